@@ -1,0 +1,64 @@
+# rucka/deeplearning — build, test and run the image.  `make help` lists the targets.
+#
+#   make test                         build the CPU image and run the test suite against it
+#   make build CA_BUNDLE=/path/ca.pem behind an HTTPS-intercepting proxy (BuildKit secret)
+
+IMAGE     ?= rucka/deeplearning
+VARIANT   ?= cpu
+TAG       := $(IMAGE):$(VARIANT)
+CA_BUNDLE ?=
+PYTHON    ?= python3
+PYTEST_ARGS ?=
+VENV      := .venv
+BIN       := $(VENV)/bin
+SHELL     := /bin/bash
+
+export IMAGE_TAG := $(TAG)
+
+.DEFAULT_GOAL := help
+.PHONY: help engine build test demo jupyter tensorboard shell lock lint clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+engine: ## Check the Docker engine (on a fresh Debian machine as root: install and start it)
+	@docker/harness/engine.sh
+
+build: ## Build the image (VARIANT=cpu); makes the base image locally when it cannot be pulled
+	CA_BUNDLE="$(CA_BUNDLE)" docker/harness/build.sh $(VARIANT) $(IMAGE)
+
+test: build $(VENV)/.ready ## Build, then run the test suite against the running image
+	IMAGE=$(TAG) VARIANT=$(VARIANT) CA_BUNDLE="$(CA_BUNDLE)" $(BIN)/pytest tests $(PYTEST_ARGS)
+
+demo: build ## Build, then show what is in the image
+	docker run --rm $(TAG) dl-versions
+
+jupyter: build ## JupyterLab and TensorBoard on 127.0.0.1 (ports 8888, 6006) over ./data and ./models
+	IMAGE=$(TAG) DL_UID=$$(id -u) DL_GID=$$(id -g) docker compose up -d jupyter tensorboard
+	@echo "JupyterLab: run 'docker compose logs jupyter' for the URL with its token; TensorBoard: http://127.0.0.1:6006"
+
+shell: build ## A bash shell in the image, ./data and ./models mounted
+	docker run --rm -it --user root -e NB_UID=$$(id -u) -e NB_GID=$$(id -g) \
+	  -v "$(CURDIR)/data:/home/jovyan/work/data" -v "$(CURDIR)/models:/home/jovyan/work/models" $(TAG) bash
+
+lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned locks (uv)
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 cpu.in -o cpu.txt
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.9 dev.in -o dev.txt
+
+lint: $(VENV)/.ready ## hadolint the Dockerfiles, shellcheck the scripts
+	$(BIN)/hadolint docker/*/Dockerfile
+	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions .ci/run
+
+clean: ## Remove the containers, images and build cache this project made, and the venv
+	-docker compose down --volumes --remove-orphans
+	-docker image ls -q $(IMAGE) | sort -u | xargs -r docker image rm -f
+	-docker builder prune -af
+	rm -rf $(VENV)
+
+# Host tools (pytest, testinfra, uv, hadolint, shellcheck) pinned with hashes, in a venv.
+$(VENV)/.ready: docker/requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r docker/requirements/dev.txt
+	touch $@

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Print the reference of a base image that is in the local engine, making it if need be.
+#
+#   base-image.sh IMAGE_REF      e.g. debian:bookworm-slim@sha256:...
+#
+# 1. IMAGE_REF is here, or can be pulled: print IMAGE_REF (the pinned digest users get).
+# 2. Otherwise (no registry: CI here, an air-gapped site) use the same name without the digest
+#    (debian:bookworm-slim), making it when missing: debootstrap --variant=minbase of the same
+#    release, trimmed the way the official -slim image is, then `docker import`. Print that name.
+# Progress goes to stderr; stdout carries only the reference.
+set -euo pipefail
+
+ref=${1:?usage: base-image.sh IMAGE_REF}
+tag=${ref%@*}
+suite=${DEBIAN_SUITE:-bookworm}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+log() { printf 'base-image: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+if docker image inspect "$ref" >/dev/null 2>&1 || timeout 120 docker pull -q "$ref" >/dev/null 2>&1; then
+  echo "$ref"
+  exit 0
+fi
+if docker image inspect "$tag" >/dev/null 2>&1; then
+  log "cannot pull $ref; using the local $tag"
+  echo "$tag"
+  exit 0
+fi
+
+log "cannot pull $ref; making $tag locally with debootstrap ($suite from $mirror)"
+[ "$(id -u)" = 0 ] || die "making the base image needs root (debootstrap); or run 'docker pull $ref' where a registry is reachable"
+if ! command -v debootstrap >/dev/null 2>&1; then
+  apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root" "$root.log"' EXIT
+debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 \
+  || die "debootstrap failed: $(tail -n 2 "$root.log" | tr '\n' ' ')"
+
+# What the official -slim image does: no docs/man/locales on later installs, clean apt caches.
+cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+CFG
+cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'CFG'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CFG
+printf 'Acquire::GzipIndexes "true";\n' >"$root/etc/apt/apt.conf.d/docker-gzip-indexes"
+printf 'APT::AutoRemove::SuggestsImportant "false";\n' >"$root/etc/apt/apt.conf.d/docker-autoremove-suggests"
+find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+find "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/locale" -mindepth 1 \
+  -not -name locale.alias -delete 2>/dev/null || true
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+  "$root"/var/log/* "$root"/tmp/*
+printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
+  "$mirror" "$suite" "$mirror" "$suite" "$suite" >"$root/etc/apt/sources.list"
+
+tar --numeric-owner -C "$root" -c . | docker import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'CMD ["bash"]' \
+  --message "debootstrap --variant=minbase $suite: local stand-in for $ref" - "$tag" >/dev/null
+log "made $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+echo "$tag"

@@ -1,0 +1,151 @@
+"""Fixtures for testing the built image: containers run with the real Docker engine.
+
+IMAGE (env) names the image under test; `make test` builds it first and passes it.
+Containers are started with `docker run`, inspected with testinfra's docker:// backend and
+removed at the end, also when a test fails.
+"""
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import testinfra
+
+IMAGE = os.environ.get("IMAGE", "rucka/deeplearning:cpu")
+REPO = Path(__file__).resolve().parents[1]
+REQUIREMENTS = REPO / "docker" / "requirements"
+VARIANT = os.environ.get("VARIANT", "cpu")
+
+
+def docker(*args, check=True, timeout=300, **kw):
+    """Run the docker CLI; return the CompletedProcess with text output."""
+    return subprocess.run(["docker", *args], check=check, timeout=timeout,
+                          capture_output=True, text=True, **kw)
+
+
+def http_get(url, token=None, timeout=5, method="GET"):
+    """(status, body) of an HTTP request; HTTP errors are answers, not exceptions."""
+    req = urllib.request.Request(url, method=method)
+    if token:
+        req.add_header("Authorization", "token " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def wait_for(predicate, timeout, interval=0.25, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Container:
+    """A running container of the image under test."""
+
+    def __init__(self, cid):
+        self.id = cid
+        self.host = testinfra.get_host("docker://" + cid)
+
+    def inspect(self):
+        return json.loads(docker("inspect", self.id).stdout)[0]
+
+    def port(self, container_port):
+        """The host port published for container_port (on 127.0.0.1)."""
+        out = docker("port", self.id, str(container_port)).stdout.split()[0]
+        return int(out.rsplit(":", 1)[1])
+
+    def url(self, container_port, path="/"):
+        return f"http://127.0.0.1:{self.port(container_port)}{path}"
+
+    def logs(self):
+        p = docker("logs", self.id, check=False)
+        return p.stdout + p.stderr
+
+    def health(self):
+        return self.inspect()["State"].get("Health", {}).get("Status")
+
+    def wait_healthy(self, timeout=60):
+        return wait_for(lambda: self.health() == "healthy", timeout, what=f"{self.id[:12]} healthy")
+
+    def exec(self, *cmd, user=None, timeout=300):
+        """Run cmd in the container; return the CompletedProcess (no check)."""
+        args = ["exec"] + (["--user", user] if user else []) + [self.id, *cmd]
+        return docker(*args, check=False, timeout=timeout)
+
+
+@contextmanager
+def running(*run_args, command=()):
+    """A detached container of IMAGE, removed afterwards: running("-p", "...", command=[...])."""
+    cid = docker("run", "-d", *run_args, IMAGE, *command).stdout.strip()
+    try:
+        yield Container(cid)
+    finally:
+        docker("rm", "-f", "-v", cid, check=False)
+
+
+def run(*run_args, command=(), timeout=600):
+    """`docker run --rm` to completion; return the CompletedProcess (no check)."""
+    return docker("run", "--rm", *run_args, IMAGE, *command, check=False, timeout=timeout)
+
+
+def pins(lock):
+    """{name: version} of a uv/pip-tools lock file."""
+    out = {}
+    for line in lock.read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", line)
+        if m:
+            out[m.group(1).lower()] = m.group(2)
+    return out
+
+
+def direct_requirements(path):
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.append(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+@pytest.fixture(scope="session")
+def image():
+    if docker("image", "inspect", IMAGE, check=False).returncode != 0:
+        pytest.exit(f"image {IMAGE} is not built: run `make build` (or `make test`, which builds it)", 2)
+    return json.loads(docker("image", "inspect", IMAGE).stdout)[0]
+
+
+@pytest.fixture(scope="session")
+def lock():
+    return pins(REQUIREMENTS / f"{VARIANT}.txt")
+
+
+@pytest.fixture(scope="session")
+def token():
+    return secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def lab(image, token):
+    """JupyterLab as users start it: the default command, a token, 8888 published on 127.0.0.1."""
+    with running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}") as c:
+        c.wait_healthy(timeout=90)
+        yield c
+
+
+@pytest.fixture(scope="session")
+def host(lab):
+    """testinfra view of the running JupyterLab container."""
+    return lab.host

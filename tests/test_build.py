@@ -1,0 +1,70 @@
+"""How the image was built: the proxy CA stayed out, the compose file is safe by default."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import IMAGE, REPO, docker
+
+BEGIN, END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+
+
+def certificates(pem_text):
+    """The base64 bodies of the certificates in a PEM bundle, one string each."""
+    certs, body = [], None
+    for line in pem_text.splitlines():
+        line = line.strip()
+        if line == BEGIN:
+            body = []
+        elif line == END and body is not None:
+            certs.append("".join(body))
+            body = None
+        elif body is not None:
+            body.append(line)
+    return certs
+
+
+def test_the_ca_bundle_given_as_secret_is_in_no_layer(host):
+    bundle = os.environ.get("CA_BUNDLE")
+    if not bundle:
+        pytest.skip("the image was built without CA_BUNDLE: there is no secret to look for")
+    image_certs = set(certificates(host.file("/etc/ssl/certs/ca-certificates.crt").content_string))
+    # What only the secret had: the proxy's CA, which Debian's ca-certificates does not ship.
+    secret_only = [c for c in certificates(Path(bundle).read_text()) if c not in image_certs]
+    if not secret_only:
+        pytest.skip(f"{bundle} holds no certificate beyond Debian's bundle: nothing to tell apart")
+    # docker save holds every layer, files later deleted included; 64 base64 chars of each cert.
+    needles = [c[64:128].encode() for c in secret_only]
+    save = subprocess.Popen(["docker", "save", IMAGE], stdout=subprocess.PIPE)
+    found, tail = set(), b""
+    while chunk := save.stdout.read(1 << 22):
+        window = tail + chunk
+        found |= {n for n in needles if n in window}
+        tail = window[-128:]
+    assert save.wait() == 0
+    assert found == set()
+    assert not host.file("/run/secrets/ca").exists
+    history = docker("history", "--no-trunc", IMAGE).stdout
+    assert "BEGIN CERTIFICATE" not in history and bundle not in history
+
+
+def compose_config(env):
+    p = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
+                       capture_output=True, text=True, check=True, env={**os.environ, **env})
+    import json
+    return json.loads(p.stdout)
+
+
+def test_compose_publishes_on_loopback_only_by_default():
+    services = compose_config({})["services"]
+    assert set(services) >= {"jupyter", "tensorboard"}
+    for name in ("jupyter", "tensorboard"):
+        for port in services[name]["ports"]:
+            assert port["host_ip"] == "127.0.0.1", (name, port)
+
+
+def test_compose_mounts_data_and_models():
+    jupyter = compose_config({})["services"]["jupyter"]
+    targets = {v["target"] for v in jupyter["volumes"]}
+    assert {"/home/jovyan/work/data", "/home/jovyan/work/models"} <= targets

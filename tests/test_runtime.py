@@ -1,0 +1,85 @@
+"""How the image runs: user, PID 1, commands, stop, bind mounts."""
+import os
+import time
+
+from conftest import IMAGE, docker, run, running, wait_for
+
+
+def test_runs_as_the_non_root_user(host):
+    user = host.user()
+    assert (user.name, user.uid, user.gid) == ("jovyan", 1000, 100)
+    assert user.home == "/home/jovyan"
+
+
+def test_tini_is_pid_1(host):
+    cmdline = host.file("/proc/1/cmdline").content.split(b"\0")
+    assert os.path.basename(cmdline[0].decode()) == "tini"
+
+
+def test_no_process_runs_as_root(host):
+    # Every process's real and effective uid, from /proc (ps is not in the image).
+    out = host.check_output("grep -h '^Uid:' /proc/[0-9]*/status")
+    uids = {int(v) for line in out.splitlines() for v in line.split()[1:3]}
+    assert 0 not in uids
+
+
+def test_workdir_holds_the_teaching_layout(host):
+    assert host.check_output("pwd") == "/home/jovyan/work"
+    for d in ("examples", "notebooks", "data", "models"):
+        f = host.file(f"/home/jovyan/work/{d}")
+        assert f.is_directory and f.user == "jovyan"
+
+
+def test_a_script_runs_instead_of_jupyter():
+    p = run(command=["python", "-c", "import sys; print(sys.prefix)"])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "/opt/venv"
+
+
+def test_exit_code_of_the_command_is_passed_through():
+    assert run(command=["bash", "-c", "exit 7"]).returncode == 7
+
+
+def test_docker_stop_ends_jupyter_within_10_seconds():
+    with running() as c:
+        wait_for(lambda: "Jupyter Server" in c.logs(), 60, what="jupyter to start")
+        t = time.monotonic()
+        docker("stop", c.id, timeout=30)
+        elapsed = time.monotonic() - t
+        state = c.inspect()["State"]
+    assert elapsed < 10, f"docker stop took {elapsed:.1f} s"
+    assert state["ExitCode"] != 137, "killed by SIGKILL: SIGTERM was not handled"
+
+
+def test_bind_mount_files_belong_to_the_requested_host_uid(tmp_path):
+    out = tmp_path / "models"
+    out.mkdir()
+    p = run("--user", "root", "-e", "NB_UID=4321", "-e", "NB_GID=4321",
+            "-v", f"{out}:/home/jovyan/work/models",
+            command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt"])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["4321", "4321"]
+    st = (out / "model.txt").stat()
+    assert (st.st_uid, st.st_gid) == (4321, 4321)
+
+
+def test_nb_uid_0_is_refused_and_root_is_dropped():
+    p = run("--user", "root", "-e", "NB_UID=0", command=["id", "-u"])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "1000"
+    assert "NB_UID=0 is not allowed" in p.stderr
+
+
+def test_an_arbitrary_uid_gets_a_writable_home():
+    p = run("--user", "5555:5555", command=["bash", "-c", "touch ~/probe && echo $HOME"])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "/tmp/home-5555"
+
+
+def test_image_config(image):
+    cfg = image["Config"]
+    assert cfg["User"] == "1000"
+    assert cfg["Entrypoint"] == ["tini", "-g", "--", "start.sh"]
+    assert cfg["Healthcheck"]["Test"] == ["CMD", "healthcheck.py"]
+    assert set(cfg["ExposedPorts"]) == {"8888/tcp", "6006/tcp"}
+    assert IMAGE.split(":")[0] in " ".join(image["RepoTags"])
