@@ -29,8 +29,11 @@ def test_the_ca_bundle_given_as_secret_is_in_no_layer(host):
     bundle = os.environ.get("CA_BUNDLE")
     if not bundle:
         pytest.skip("the image was built without CA_BUNDLE: there is no secret to look for")
-    image_certs = set(certificates(host.file("/etc/ssl/certs/ca-certificates.crt").content_string))
-    # What only the secret had: the proxy's CA, which Debian's ca-certificates does not ship.
+    # The public CAs the image ships itself: Debian's bundle, certifi's, pip's vendored certifi.
+    shipped = host.check_output("cat /etc/ssl/certs/ca-certificates.crt $(python -m certifi) "
+                                "/opt/venv/lib/python3*/site-packages/pip/_vendor/certifi/cacert.pem")
+    image_certs = set(certificates(shipped))
+    # What only the secret had: the proxy's CA, which no bundle in the image ships.
     secret_only = [c for c in certificates(Path(bundle).read_text()) if c not in image_certs]
     if not secret_only:
         pytest.skip(f"{bundle} holds no certificate beyond Debian's bundle: nothing to tell apart")

@@ -2,8 +2,10 @@
 import json
 import re
 import time
+import uuid
 
 import pytest
+import websocket
 
 from conftest import docker, http_get, running, wait_for
 
@@ -33,15 +35,53 @@ def test_the_workdir_is_the_jupyter_root(lab, token):
     assert {"examples", "notebooks", "data", "models"} <= names
 
 
-def test_a_python_kernel_starts(lab, token):
+def execute(ws, code, timeout=60):
+    """Run code through a kernel's websocket; return its stdout text."""
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": uuid.uuid4().hex, "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False,
+                    "user_expressions": {}, "allow_stdin": False}}))
+    out, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            raise AssertionError("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(out)
+    raise AssertionError("no answer from the kernel in time")
+
+
+def test_a_kernel_runs_code_through_the_server(lab, token):
     status, body = http_get(lab.url(8888, "/api/kernels"), token, method="POST")
     assert status == 201
     kernel = json.loads(body)
     assert kernel["name"] == "python3"
-    state = wait_for(lambda: json.loads(http_get(lab.url(8888, f"/api/kernels/{kernel['id']}"), token)[1])
-                     ["execution_state"] in ("idle", "busy"), 60, what="kernel to start")
-    assert state
-    assert http_get(lab.url(8888, f"/api/kernels/{kernel['id']}"), token, method="DELETE")[0] == 204
+    ws_url = lab.url(8888, f"/api/kernels/{kernel['id']}/channels").replace("http", "ws", 1)
+    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=60)
+    try:
+        out = execute(ws, "import sys, keras; print(6 * 7, sys.prefix, keras.backend.backend())")
+    finally:
+        ws.close()
+        http_get(lab.url(8888, f"/api/kernels/{kernel['id']}"), token, method="DELETE")
+    assert out.split() == ["42", "/opt/venv", "tensorflow"]
+
+
+def test_the_kernel_websocket_refuses_a_missing_token(lab, token):
+    kernel = json.loads(http_get(lab.url(8888, "/api/kernels"), token, method="POST")[1])
+    ws_url = lab.url(8888, f"/api/kernels/{kernel['id']}/channels").replace("http", "ws", 1)
+    try:
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(ws_url, timeout=10)
+        assert refused.value.status_code == 403
+    finally:
+        http_get(lab.url(8888, f"/api/kernels/{kernel['id']}"), token, method="DELETE")
 
 
 def test_healthcheck_reports_jupyter(lab):

@@ -52,15 +52,18 @@ def test_docker_stop_ends_jupyter_within_10_seconds():
 
 
 def test_bind_mount_files_belong_to_the_requested_host_uid(tmp_path):
+    # The host user's own folder: ours when not root; as root (CI), a folder of uid 4321.
+    uid, gid = (os.getuid(), os.getgid()) if os.getuid() else (4321, 4321)
     out = tmp_path / "models"
     out.mkdir()
-    p = run("--user", "root", "-e", "NB_UID=4321", "-e", "NB_GID=4321",
+    os.chown(out, uid, gid)
+    p = run("--user", "root", "-e", f"NB_UID={uid}", "-e", f"NB_GID={gid}",
             "-v", f"{out}:/home/jovyan/work/models",
-            command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt"])
+            command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt; touch examples/mine"])
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["4321", "4321"]
+    assert p.stdout.split() == [str(uid), str(gid)]
     st = (out / "model.txt").stat()
-    assert (st.st_uid, st.st_gid) == (4321, 4321)
+    assert (st.st_uid, st.st_gid) == (uid, gid)
 
 
 def test_nb_uid_0_is_refused_and_root_is_dropped():
