@@ -27,7 +27,7 @@ engine: ## Check the Docker engine (on a fresh Debian machine as root: install a
 build: ## Build the image (VARIANT=cpu); makes the base image locally when it cannot be pulled
 	CA_BUNDLE="$(CA_BUNDLE)" docker/harness/build.sh $(VARIANT) $(IMAGE)
 
-test: build $(VENV)/.ready ## Build, then run the test suite against the running image
+test: lint build ## Lint, build, then run the test suite against the running image
 	IMAGE=$(TAG) VARIANT=$(VARIANT) CA_BUNDLE="$(CA_BUNDLE)" $(BIN)/pytest tests $(PYTEST_ARGS)
 
 demo: build ## Build, then show what is in the image

@@ -32,7 +32,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if ! [ -w "$HOME" ]; then
-  export HOME="/tmp/home-$(id -u)"
+  HOME="/tmp/home-$(id -u)"
+  export HOME
   mkdir -p "$HOME"
 fi
 exec "$@"
