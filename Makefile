@@ -7,6 +7,7 @@ IMAGE     ?= rucka/deeplearning
 VARIANT   ?= cpu
 TAG       := $(IMAGE):$(VARIANT)
 CA_BUNDLE ?=
+ASSETS    ?= upstream
 PYTHON    ?= python3
 PYTEST_ARGS ?=
 VENV      := .venv
@@ -25,7 +26,7 @@ engine: ## Check the Docker engine (on a fresh Debian machine as root: install a
 	@docker/harness/engine.sh
 
 build: ## Build the image (VARIANT=cpu); makes the base image locally when it cannot be pulled
-	CA_BUNDLE="$(CA_BUNDLE)" docker/harness/build.sh $(VARIANT) $(IMAGE)
+	CA_BUNDLE="$(CA_BUNDLE)" ASSETS="$(ASSETS)" docker/harness/build.sh $(VARIANT) $(IMAGE)
 
 test: lint build ## Lint, build, then run the test suite against the running image
 	IMAGE=$(TAG) VARIANT=$(VARIANT) CA_BUNDLE="$(CA_BUNDLE)" $(BIN)/pytest tests $(PYTEST_ARGS)

@@ -4,6 +4,7 @@
 #   IMAGE     repository name, e.g. rucka/deeplearning; tags VARIANT, VARIANT-DATE (and latest for cpu)
 # Environment:
 #   BASE_IMAGE   what the Dockerfile starts FROM (default: its pinned digest); made locally if unpullable
+#   ASSETS       asset profile baked in: upstream (default) or standin (see docker/assets/manifest.toml)
 #   CA_BUNDLE    a PEM bundle for HTTPS behind an intercepting proxy; given to pip as a BuildKit
 #                secret, never written into a layer
 #   EXTRA_BUILD_ARGS  more `docker build` arguments (e.g. --no-cache, --progress=plain)
@@ -21,7 +22,7 @@ dockerfile="$top/docker/$variant/Dockerfile"
 default_base=$(sed -n 's/^ARG BASE_IMAGE=//p' "$dockerfile" | head -n 1)
 base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}")
 
-args=(--build-arg "BASE_IMAGE=$base")
+args=(--build-arg "BASE_IMAGE=$base" --build-arg "ASSETS=${ASSETS:-upstream}")
 if [ -n "${CA_BUNDLE:-}" ]; then
   [ -r "$CA_BUNDLE" ] || { echo "build: error: CA_BUNDLE=$CA_BUNDLE is not a readable file" >&2; exit 1; }
   args+=(--secret "id=ca,src=$CA_BUNDLE")

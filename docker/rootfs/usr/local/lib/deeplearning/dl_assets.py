@@ -1,0 +1,384 @@
+"""dl-assets: list, fetch, verify and find the image's assets (model weights, datasets).
+
+    dl-assets list   [--profile P]               what the manifest has, and what is installed
+    dl-assets fetch  [--profile P] [--only NAME]  download, check size and hash, unpack, record
+                     [--mirror DIR|URL] [--mirror-only]
+    dl-assets verify                              re-hash what is installed against the index
+    dl-assets path   NAME|backbone|dataset        where an installed asset is (for scripts)
+
+The manifest (docker/assets/manifest.toml in the repository) lists every asset with its sources,
+size, hash, license and attribution. A hash mismatch is an error, never a warning: the file is
+deleted and nothing is installed. A mirror (--mirror or DL_ASSETS_MIRROR: a folder, or a base URL
+serving the same file names) is tried before the publishers, for air-gapped sites.
+Environment: DL_ASSETS_MANIFEST, DL_ASSETS_DIR (default /opt/assets), DL_ASSETS_CACHE (downloads),
+DL_ASSETS_MIRROR, DL_ASSETS_CA (a CA bundle for HTTPS behind an intercepting proxy).
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+MANIFEST = Path(os.environ.get("DL_ASSETS_MANIFEST", "/usr/local/share/deeplearning/assets.toml"))
+SYSTEM_DIR = Path(os.environ.get("DL_ASSETS_DIR", "/opt/assets"))
+USER_DIR = Path.home() / ".local" / "share" / "deeplearning" / "assets"
+EXAMPLES = Path(os.environ.get("DL_EXAMPLES", "/home/jovyan/work/examples"))
+HASHES = ("sha256", "md5")
+
+
+class AssetError(Exception):
+    """A problem the user can act on: printed as one line, exit status 1."""
+
+
+# ---- the manifest -------------------------------------------------------------------------
+
+def load_manifest(path=MANIFEST):
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise AssetError(f"cannot read the manifest {path}: {e.strerror}")
+    except tomllib.TOMLDecodeError as e:
+        raise AssetError(f"manifest {path} is not valid TOML: {e}")
+    profiles = data.get("profiles", {})
+    assets = data.get("assets", [])
+    for a in assets:
+        sources = [k for k in ("url", "pypi", "generate") if k in a]
+        if len(sources) != 1:
+            raise AssetError(f"manifest: asset {a.get('name')!r} needs exactly one of url, pypi, generate")
+        if sources[0] != "generate" and not any(h in a for h in HASHES):
+            raise AssetError(f"manifest: asset {a['name']!r} has no sha256 or md5")
+        if sources[0] != "generate" and "filename" not in a:
+            raise AssetError(f"manifest: asset {a['name']!r} has no filename")
+    return profiles, assets
+
+
+def select(assets, profile, only):
+    names = {a["name"] for a in assets}
+    unknown = sorted(set(only) - names)
+    if unknown:
+        raise AssetError(f"no asset named {', '.join(unknown)} in the manifest (known: {', '.join(sorted(names))})")
+    if only:
+        return [a for a in assets if a["name"] in only]
+    return [a for a in assets if profile in a["profiles"]]
+
+
+# ---- hashing ------------------------------------------------------------------------------
+
+def file_hash(path, algorithm="sha256"):
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_digest(path):
+    """sha256 of a file, or of a folder's sorted (relative path, file sha256) pairs."""
+    path = Path(path)
+    if path.is_file():
+        return file_hash(path)
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(f"{p.relative_to(path).as_posix()}\0{file_hash(p)}\n".encode())
+    return h.hexdigest()
+
+
+def check(asset, path):
+    """Raise AssetError unless the file at path has the asset's size and hash."""
+    size = path.stat().st_size
+    if "size" in asset and size != asset["size"]:
+        raise AssetError(f"{asset['name']}: {asset['filename']} is {size} bytes, the manifest says "
+                         f"{asset['size']}: the download is incomplete or not the published file")
+    for algorithm in HASHES:
+        if algorithm in asset:
+            got = file_hash(path, algorithm)
+            if got != asset[algorithm]:
+                raise AssetError(f"{asset['name']}: {algorithm} mismatch for {asset['filename']} "
+                                 f"(expected {asset[algorithm]}, got {got}): corrupt or tampered with")
+
+
+# ---- downloading --------------------------------------------------------------------------
+
+def ssl_context():
+    ca = os.environ.get("DL_ASSETS_CA") or ("/run/secrets/ca" if os.path.exists("/run/secrets/ca") else None)
+    return ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+
+
+def download(url, target, desc):
+    from tqdm import tqdm  # the venv's; imported here so `path` stays fast
+
+    if "://" not in url:  # a mirror folder
+        shutil.copyfile(url, target)
+        return
+    with urllib.request.urlopen(url, timeout=60, context=ssl_context()) as r, open(target, "wb") as out:
+        total = int(r.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=None, leave=False) as bar:
+            while chunk := r.read(1 << 20):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def pip_download(spec, filename, workdir):
+    env = dict(os.environ)
+    ca = os.environ.get("DL_ASSETS_CA") or ("/run/secrets/ca" if os.path.exists("/run/secrets/ca") else None)
+    if ca:
+        env["PIP_CERT"] = ca
+    p = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                        "--disable-pip-version-check", "--dest", str(workdir), spec],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise OSError((p.stderr.strip().splitlines() or ["pip download failed"])[-1])
+    got = workdir / filename
+    if not got.exists():
+        raise OSError(f"pip download of {spec} did not give {filename}")
+    return got
+
+
+def mirror_location(mirror, filename):
+    if "://" in mirror:
+        return mirror.rstrip("/") + "/" + filename
+    return str(Path(mirror) / filename)
+
+
+def obtain(asset, cache, mirror=None, mirror_only=False):
+    """Path of a verified copy of the asset's file in cache, downloading it if needed."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / asset["filename"]
+    if target.exists():
+        try:
+            check(asset, target)
+            return target
+        except AssetError:
+            target.unlink()  # a stale or partial file: fetch it again
+    tried = []
+    sources = ([("mirror", mirror_location(mirror, asset["filename"]))] if mirror else [])
+    if not mirror_only:
+        sources += [("url", u) for u in asset.get("url", [])]
+        if "pypi" in asset:
+            sources.append(("pypi", asset["pypi"]))
+    for kind, where in sources:
+        part = target.with_name(target.name + ".part")
+        try:
+            if kind == "pypi":
+                with tempfile.TemporaryDirectory(dir=cache) as tmp:
+                    shutil.move(pip_download(where, asset["filename"], Path(tmp)), part)
+            else:
+                download(where, part, asset["name"])
+        except (OSError, urllib.error.URLError) as e:
+            part.unlink(missing_ok=True)
+            tried.append(f"{where} ({getattr(e, 'reason', None) or e})")
+            continue
+        try:
+            check(asset, part)
+        except AssetError:
+            part.unlink()
+            raise
+        part.rename(target)
+        return target
+    if not sources:
+        raise AssetError(f"{asset['name']}: no source to fetch it from (a mirror is needed with --mirror-only)")
+    raise AssetError(f"{asset['name']}: could not download it; tried " + "; ".join(tried))
+
+
+# ---- installing ---------------------------------------------------------------------------
+
+def safe_extract(archive, dest):
+    """Unpack regular files and folders only, refusing paths that leave dest."""
+    dest = dest.resolve()
+    with tarfile.open(archive) as tar:
+        for m in tar.getmembers():
+            target = (dest / m.name).resolve()
+            if not str(target).startswith(str(dest) + os.sep) and target != dest:
+                raise AssetError(f"{archive.name}: member {m.name!r} would be written outside the folder")
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif m.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(m) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+
+
+def install(asset, source, dest):
+    """Put the asset under dest/<name> (atomically) and return its index entry."""
+    final = dest / asset["name"]
+    staging = Path(tempfile.mkdtemp(prefix=f".{asset['name']}.", dir=dest))
+    try:
+        if "generate" in asset:
+            out = staging / asset["name"]
+            cmd = [sys.executable if c == "python" else c.format(out=out, examples=EXAMPLES)
+                   for c in asset["generate"]]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise AssetError(f"{asset['name']}: generating it failed: "
+                                 + (p.stderr.strip().splitlines() or ["(no message)"])[-1])
+            payload = out
+        elif "member" in asset:
+            with zipfile.ZipFile(source) as z:
+                try:
+                    info = z.getinfo(asset["member"])
+                except KeyError:
+                    raise AssetError(f"{asset['name']}: {asset['member']} is not in {asset['filename']}")
+                payload = staging / Path(asset["member"]).name
+                with z.open(info) as src, open(payload, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        elif asset.get("unpack") == "tar":
+            safe_extract(source, staging)
+            payload = staging / asset.get("root", "")
+        else:
+            payload = staging / asset["filename"]
+            shutil.copyfile(source, payload)
+        # dest/<name> is the asset itself: a file's folder, or the dataset's root folder.
+        if payload.is_file():
+            wrapped = staging / ".payload"
+            wrapped.mkdir()
+            payload = Path(shutil.move(str(payload), wrapped / payload.name))
+            folder, inner = wrapped, payload.name
+        else:
+            folder, inner = payload, None
+        if final.exists():
+            shutil.rmtree(final)
+        folder.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    path = final / inner if inner else final
+    entry = {k: v for k, v in asset.items() if k not in ("url", "generate", "profiles")}
+    entry.update(path=str(path), digest=tree_digest(path))
+    return entry
+
+
+# ---- the index of installed assets ----------------------------------------------------------
+
+def read_index(folder):
+    try:
+        with open(folder / "index.json") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"profile": None, "defaults": {}, "assets": {}}
+    except (OSError, ValueError) as e:
+        raise AssetError(f"{folder / 'index.json'} is unreadable ({e}); run dl-assets fetch again")
+
+
+def write_index(folder, index):
+    tmp = folder / "index.json.tmp"
+    tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    tmp.rename(folder / "index.json")
+
+
+def installed():
+    """Installed assets, the user's folder over the image's: (defaults, profile, {name: entry})."""
+    system, user = read_index(SYSTEM_DIR), read_index(USER_DIR)
+    assets = {**system["assets"], **user["assets"]}
+    return {**system["defaults"], **user.get("defaults", {})}, system["profile"], assets
+
+
+def find(what):
+    """Path of an installed asset by name, or the default one of a kind (backbone, dataset)."""
+    defaults, profile, assets = installed()
+    name = defaults.get(what, what)
+    if name in assets and Path(assets[name]["path"]).exists():
+        return assets[name]["path"]
+    how = (f"dl-assets fetch --only {name} (needs the network or --mirror)"
+           if name in {a["name"] for a in load_manifest()[1]} else "dl-assets list shows what exists")
+    raise AssetError(f"asset {name!r} is not in this image (profile {profile or 'none'}); get it with: {how}")
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+def cmd_list(args):
+    profiles, assets = load_manifest(args.manifest)
+    _, _, have = installed()
+    print(f"{'name':16} {'provides':9} {'profiles':18} {'size':>9}  {'status':9} license")
+    for a in assets:
+        if args.profile and args.profile not in a["profiles"]:
+            continue
+        size = f"{a['size'] / 1e6:.1f} MB" if "size" in a else "-"
+        status = "installed" if a["name"] in have and Path(have[a["name"]]["path"]).exists() else "-"
+        print(f"{a['name']:16} {a['provides']:9} {','.join(a['profiles']):18} {size:>9}  {status:9} {a['license']}")
+    return 0
+
+
+def cmd_fetch(args):
+    profiles, assets = load_manifest(args.manifest)
+    if args.profile not in profiles:
+        raise AssetError(f"unknown profile {args.profile!r} (known: {', '.join(profiles)})")
+    chosen = select(assets, args.profile, args.only)
+    dest = Path(args.dest) if args.dest else (SYSTEM_DIR if os.access(SYSTEM_DIR.parent, os.W_OK) else USER_DIR)
+    dest.mkdir(parents=True, exist_ok=True)
+    cache = Path(args.cache or os.environ.get("DL_ASSETS_CACHE") or dest / ".downloads")
+    index = read_index(dest)
+    if not args.only:
+        index.update(profile=args.profile,
+                     defaults={k: v for k, v in profiles[args.profile].items() if k != "description"})
+    for a in chosen:
+        source = None if "generate" in a else obtain(a, cache, args.mirror, args.mirror_only)
+        index["assets"][a["name"]] = install(a, source, dest)
+        print(f"dl-assets: {a['name']}: installed at {index['assets'][a['name']]['path']}")
+    write_index(dest, index)
+    if not args.keep_downloads and not args.cache and not os.environ.get("DL_ASSETS_CACHE"):
+        shutil.rmtree(cache, ignore_errors=True)
+    return 0
+
+
+def cmd_verify(args):
+    _, _, assets = installed()
+    bad = 0
+    for name, entry in sorted(assets.items()):
+        path = Path(entry["path"])
+        state = "missing" if not path.exists() else ("ok" if tree_digest(path) == entry["digest"] else "CHANGED")
+        bad += state != "ok"
+        print(f"{name:16} {state}")
+    if not assets:
+        raise AssetError("no assets are installed")
+    return 1 if bad else 0
+
+
+def cmd_path(args):
+    print(find(args.what))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="dl-assets", description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", default=MANIFEST, type=Path)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="the manifest's assets and what is installed")
+    p.add_argument("--profile")
+    p.set_defaults(run=cmd_list)
+    p = sub.add_parser("fetch", help="download, verify, unpack and record assets")
+    p.add_argument("--profile", default=os.environ.get("ASSETS", "upstream"))
+    p.add_argument("--only", nargs="+", default=[], metavar="NAME", help="just these assets (any profile)")
+    p.add_argument("--mirror", default=os.environ.get("DL_ASSETS_MIRROR"), help="a folder or base URL tried first")
+    p.add_argument("--mirror-only", action="store_true", help="never contact the publishers")
+    p.add_argument("--dest", help=f"where to install (default {SYSTEM_DIR}, else {USER_DIR})")
+    p.add_argument("--cache", help="where downloads are kept (default: DEST/.downloads, removed after)")
+    p.add_argument("--keep-downloads", action="store_true")
+    p.set_defaults(run=cmd_fetch)
+    p = sub.add_parser("verify", help="re-hash installed assets")
+    p.set_defaults(run=cmd_verify)
+    p = sub.add_parser("path", help="print where an installed asset is")
+    p.add_argument("what", help="an asset name, or backbone / dataset for the defaults")
+    p.set_defaults(run=cmd_path)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except AssetError as e:
+        print(f"dl-assets: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dl-assets: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

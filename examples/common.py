@@ -1,0 +1,141 @@
+"""What the examples share: clear errors, reading images by content, the ImageNet backbones.
+
+Kept apart so that each example file shows its own idea; nothing here is magic:
+- `UserError` and `main_guard`: a mistake in the input is one line and a non-zero exit status,
+  never a traceback.
+- `load_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine), and turns
+  them into the square RGB array a network expects.
+- `load_backbone`: a frozen ImageNet network found by name among the image's assets, with its
+  preprocessing built in, that turns an image into one feature vector (a "bottleneck").
+"""
+import os
+import signal
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+
+import numpy as np  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
+
+IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 1."""
+
+
+class BadImage(UserError):
+    """A file that is not a usable image."""
+
+
+def main_guard(prog, main):
+    """Run main(); turn user errors, full disks and Ctrl-C into one line and an exit status."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
+    try:
+        sys.exit(main())
+    except UserError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
+        sys.exit(130)
+    except OSError as e:  # a full disk, a read-only folder...
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"{prog}: error: {e.strerror or e}{where}", file=sys.stderr)
+        sys.exit(1)
+
+
+def load_image(path, size):
+    """The image at path as a (size, size, 3) float32 array of 0..255 RGB values."""
+    try:
+        with Image.open(path) as image:
+            if image.format not in IMAGE_FORMATS:
+                raise BadImage(f"{path}: {image.format} images are not supported")
+            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+            image = image.convert("RGB").resize((size, size), Image.BILINEAR)
+            return np.asarray(image, dtype=np.float32)
+    except UnidentifiedImageError:
+        raise BadImage(f"{path}: not an image")
+    except Image.DecompressionBombError:
+        raise BadImage(f"{path}: too large to decode safely")
+    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
+        if isinstance(e, OSError) and e.errno is not None:
+            raise  # a real I/O problem (permissions, disk), not a bad image
+        raise BadImage(f"{path}: unreadable image ({e})")
+
+
+def import_keras():
+    """Import Keras (TensorFlow backend) without TensorFlow's C++ start-up lines.
+
+    TensorFlow prints them before any log setting applies, so stderr is muted for the import only.
+    """
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(devnull, 2)
+    try:
+        import keras
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return keras
+
+
+def asset_path(what):
+    """Path of an installed asset (a name, or 'backbone' / 'dataset' for the defaults)."""
+    from dl_assets import AssetError, find  # the image's asset index (/opt/assets)
+    try:
+        return find(what)
+    except AssetError as e:
+        raise UserError(str(e))
+
+
+def asset_entry(name):
+    from dl_assets import installed
+    defaults, _, assets = installed()
+    return assets.get(defaults.get(name, name))
+
+
+def backbones():
+    """Names of the backbones installed in this image, the default first."""
+    from dl_assets import installed
+    defaults, _, assets = installed()
+    names = sorted(n for n, a in assets.items() if a.get("provides") == "backbone")
+    return sorted(names, key=lambda n: n != defaults.get("backbone"))
+
+
+def load_backbone(name):
+    """(feature extractor, input size): a frozen ImageNet network ending in global average pooling.
+
+    The extractor takes (size, size, 3) images with 0..255 values and does the network's own
+    preprocessing inside, so whoever uses the saved model needs to know nothing about it.
+    """
+    keras = import_keras()
+    entry = asset_entry(name)
+    if not entry or entry.get("provides") != "backbone":
+        have = ", ".join(backbones()) or "none"
+        raise UserError(f"backbone {name!r} is not in this image (installed: {have}); "
+                        f"get others with: dl-assets fetch --only {name}")
+    spec, path = entry["backbone"], asset_path(name)
+    size = spec["input_size"]
+    inputs = keras.Input((size, size, 3), name="image")
+    x = inputs
+    if spec["preprocess"] == "tf":  # scale 0..255 to -1..1 as these networks were trained
+        x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_minus1_1")(x)
+    if spec["architecture"] == "submodel":  # a network stored inside a larger saved model
+        base = keras.models.load_model(path, compile=False).get_layer(spec["submodel"])
+    else:
+        base = getattr(keras.applications, spec["architecture"])(
+            include_top=False, weights=path, input_shape=(size, size, 3))
+    base.trainable = False
+    x = base(x, training=False)
+    features = keras.layers.GlobalAveragePooling2D(name="bottleneck")(x)
+    return keras.Model(inputs, features, name=f"{name}_features"), size
+
+
+def dataset_root():
+    return Path(asset_path("dataset"))

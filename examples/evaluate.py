@@ -1,0 +1,104 @@
+"""Label images with a model made by ./retrain.sh: the best labels and their probabilities.
+
+    ./evaluate.sh IMAGE [IMAGE ...]            e.g. ./evaluate.sh data/test/bart.jpg
+    ./evaluate.sh FOLDER --top_k 3             every image in a folder
+    ./evaluate.sh IMAGE --json                 machine-readable
+
+Prints, per image, labels best first, as the classic label_image did:
+    bart 0.63594097
+    homer 0.21034181
+The saved model contains the ImageNet backbone and its preprocessing, so any image of any size
+works: it is read by content (a PNG named .jpg is fine) and resized to what the model expects.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BadImage, UserError, import_keras, load_image, main_guard  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("images", nargs="+", type=Path, help="image files or folders of images")
+    p.add_argument("--model_dir", type=Path, default=Path("models/retrained"))
+    p.add_argument("--top_k", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = p.parse_args(argv)
+    if args.top_k < 1:
+        p.error("--top_k must be at least 1")
+    return args
+
+
+def expand(paths):
+    """Files to label: the files given, and the (non-hidden) files inside the folders given."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.is_file() and not any(
+                part.startswith(".") for part in f.relative_to(path).parts))
+            if not found:
+                raise UserError(f"{path} is an empty folder")
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UserError(f"{path}: no such file or folder")
+    return files
+
+
+def load_model(model_dir):
+    """(model, labels) from a folder written by retrain.py."""
+    model_file, labels_file = model_dir / "model.keras", model_dir / "labels.txt"
+    if not model_file.exists() or not labels_file.exists():
+        raise UserError(f"no trained model in {model_dir} (model.keras and labels.txt): run ./retrain.sh first")
+    labels = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
+    keras = import_keras()
+    try:
+        model = keras.models.load_model(model_file, compile=False)
+    except Exception as e:  # a damaged or foreign file: Keras raises many kinds
+        raise UserError(f"{model_file} is not a model this program can load ({type(e).__name__})")
+    if model.output_shape[-1] != len(labels):
+        raise UserError(f"{model_dir}: the model has {model.output_shape[-1]} outputs but labels.txt has "
+                        f"{len(labels)} labels; the two files come from different runs")
+    return model, labels
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    files = expand(args.images)
+    model, labels = load_model(args.model_dir)
+    size = model.input_shape[1]
+    from tqdm import tqdm
+
+    results, errors = [], 0
+    for f in tqdm(files, desc="labelling", unit="img", disable=None if len(files) > 20 else True):
+        try:
+            x = load_image(f, size)
+        except BadImage as e:
+            print(f"evaluate: error: {e}", file=sys.stderr)
+            results.append({"image": str(f), "error": str(e).split(": ", 1)[-1]})
+            errors += 1
+            continue
+        p = np.asarray(model.predict_on_batch(x[None]))[0]
+        best = np.argsort(-p)[:args.top_k]
+        results.append({"image": str(f), "predictions": [{"label": labels[i], "score": float(p[i])} for i in best]})
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            if "predictions" not in r:
+                continue
+            if len(files) > 1:
+                print(f"{r['image']}:")
+            for pred in r["predictions"]:
+                print(f"{'  ' if len(files) > 1 else ''}{pred['label']} {pred['score']:.8f}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    main_guard("evaluate", main)

@@ -1,0 +1,427 @@
+"""Transfer learning: retrain the final layer of an ImageNet network for your own categories.
+
+    ./retrain.sh                                   the image's embedded dataset, default backbone
+    ./retrain.sh --image_dir data/simpsons         a folder with one sub-folder per category
+    ./retrain.sh --backbone inception_v3 --how_many_training_steps 500
+
+What it shows (the "Simpsons detector" of the talk, after TensorFlow's classic retrain.py):
+1. A network trained on ImageNet already knows how to see. We keep it frozen and run every image
+   through it once, keeping its last feature vector: the "bottleneck". These are cached on disk
+   by image content, so a second run skips this slow part.
+2. We then train only a new softmax layer on the bottlenecks: seconds, not days.
+3. Images are split into training / validation / testing by a hash of their path inside the
+   dataset, so the split never changes between runs (or when the folder is moved).
+Outputs in models/<name>/: model.keras (backbone included), labels.txt, TensorBoard logs,
+learning_curves.png, confusion_matrix.png, metrics.json. A run that is interrupted leaves the
+previous model as it was.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (BadImage, UserError, backbones, dataset_root, import_keras, load_backbone, load_image,
+                    main_guard)  # noqa: E402
+
+MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
+MIN_IMAGES_WARN = 20
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--image_dir", type=Path, help="folder of class sub-folders (default: the image's embedded dataset)")
+    p.add_argument("--backbone", help="ImageNet network to start from (default: the image's default; see dl-assets list)")
+    p.add_argument("--output_dir", type=Path, default=Path("models"), help="where models/<name> is written")
+    p.add_argument("--name", default="retrained", help="the model's folder name under --output_dir")
+    p.add_argument("--bottleneck_dir", type=Path, help="feature cache (default: OUTPUT_DIR/.bottlenecks)")
+    p.add_argument("--how_many_training_steps", type=int, default=4000)
+    p.add_argument("--learning_rate", type=float, default=0.01)
+    p.add_argument("--train_batch_size", type=int, default=100)
+    p.add_argument("--eval_step_interval", type=int, default=10)
+    p.add_argument("--validation_batch_size", type=int, default=100, help="-1: the whole validation set")
+    p.add_argument("--testing_percentage", type=float, default=10)
+    p.add_argument("--validation_percentage", type=float, default=10)
+    p.add_argument("--print_misclassified_test_images", action="store_true")
+    p.add_argument("--random_seed", type=int, default=0, help="same seed, same data, same result")
+    p.add_argument("--flip_left_right", action="store_true", help="distortion: random horizontal flips")
+    p.add_argument("--random_scale", type=float, default=0, help="distortion: random zoom, in percent")
+    p.add_argument("--random_brightness", type=float, default=0, help="distortion: random brightness, in percent")
+    p.add_argument("--batch_size", type=int, default=32, help="images per backbone call when computing bottlenecks")
+    args = p.parse_args(argv)
+    if args.how_many_training_steps < 1 or args.train_batch_size < 1 or args.eval_step_interval < 1:
+        p.error("--how_many_training_steps, --train_batch_size and --eval_step_interval must be at least 1")
+    if not 0 <= args.testing_percentage + args.validation_percentage < 100:
+        p.error("--testing_percentage + --validation_percentage must be between 0 and 100")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", args.name) or args.name.startswith("."):
+        p.error("--name must be a plain folder name (letters, digits, . _ -)")
+    return args
+
+
+# ---- 1. the dataset ---------------------------------------------------------------------
+
+def label_of(folder_name):
+    """Folder name to label, as the classic retrain.py did: 'Homer_Simpson' -> 'homer simpson'."""
+    return re.sub(r"[^a-z0-9]+", " ", folder_name.lower()).strip()
+
+
+def which_set(relative_path, testing_percentage, validation_percentage):
+    """'training', 'validation' or 'testing', decided by a hash of the path inside the dataset.
+
+    Text after '_nohash_' is ignored, so variants of one photo land in the same set.
+    """
+    key = re.sub(r"_nohash_.*$", "", relative_path)
+    h = int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest(), 16)
+    percent = (h % (MAX_PER_CLASS + 1)) * (100.0 / MAX_PER_CLASS)
+    if percent < testing_percentage:
+        return "testing"
+    if percent < testing_percentage + validation_percentage:
+        return "validation"
+    return "training"
+
+
+def scan(image_dir):
+    """{label: [files]} from a folder of class sub-folders (hidden files skipped, links not followed)."""
+    if not image_dir.exists():
+        raise UserError(f"image_dir {image_dir} does not exist")
+    if not image_dir.is_dir():
+        raise UserError(f"image_dir {image_dir} is not a folder")
+    classes = {}
+    for sub in sorted(p for p in image_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = label_of(sub.name)
+        if not label:
+            raise UserError(f"folder {sub} gives an empty label: name it with letters or digits")
+        if label in classes:
+            raise UserError(f"folders {classes[label][0]} and {sub} both give the label {label!r}")
+        files = []
+        for root, dirs, names in os.walk(sub):  # followlinks=False: a symlink loop cannot trap us
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files += [Path(root) / n for n in sorted(names) if not n.startswith(".")]
+        classes[label] = [sub] + [f for f in files if f.is_file()]
+    if len(classes) < 2:
+        raise UserError(f"{image_dir} has {len(classes)} class folder(s); retraining needs at least 2 "
+                        f"(one sub-folder of images per category)")
+    empty = [f"{label!r} ({files[0]})" for label, files in classes.items() if len(files) == 1]
+    if empty:
+        raise UserError(f"class {', '.join(empty)} has no images")
+    return {label: files[1:] for label, files in classes.items()}
+
+
+# ---- 2. bottlenecks, cached by content ----------------------------------------------------
+
+def content_hash(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class BottleneckCache:
+    """One .npy file per (backbone, image content); unreadable entries count as missing."""
+
+    def __init__(self, folder, backbone):
+        self.folder = Path(folder) / backbone
+
+    def path(self, digest):
+        return self.folder / digest[:2] / f"{digest}.npy"
+
+    def get(self, digest, dim=None):
+        try:
+            v = np.load(self.path(digest), allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return None
+        ok = v.ndim == 1 and (dim is None or v.shape[0] == dim) and np.isfinite(v).all()
+        return v if ok else None
+
+    def put(self, digest, vector):
+        target = self.path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, vector.astype(np.float32))
+        os.replace(tmp, target)  # atomic: an interrupted run never leaves half a file
+
+
+def bottlenecks(files, extractor, size, cache, batch_size):
+    """(features, kept files, skipped [(file, reason)], counts) for a list of image files."""
+    from tqdm import tqdm
+
+    dim = extractor.output_shape[-1]
+    digests, vectors, skipped = {}, {}, []
+    for f in files:
+        try:
+            digests[f] = content_hash(f)
+        except OSError as e:
+            skipped.append((f, e.strerror))
+    todo = []
+    for f, d in digests.items():
+        v = cache.get(d, dim)
+        if v is None:
+            todo.append(f)
+        else:
+            vectors[f] = v
+
+    def decode(f):
+        try:
+            return f, load_image(f, size), None
+        except BadImage as e:
+            return f, None, str(e).split(": ", 1)[-1]
+
+    computed = 0
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, \
+            tqdm(total=len(todo), desc="bottlenecks", unit="img", disable=None if todo else True) as bar:
+        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        pending = pool.map(lambda b: [decode(f) for f in b], batches)  # decoding runs ahead of the network
+        for decoded in pending:
+            good = [(f, x) for f, x, err in decoded if err is None]
+            skipped += [(f, err) for f, x, err in decoded if err is not None]
+            if good:
+                out = extractor.predict_on_batch(np.stack([x for _, x in good]))
+                for (f, _), v in zip(good, np.asarray(out)):
+                    cache.put(digests[f], v)
+                    vectors[f] = v
+                computed += len(good)
+            bar.update(len(decoded))
+    kept = [f for f in files if f in vectors]
+    features = np.stack([vectors[f] for f in kept]) if kept else np.zeros((0, dim), np.float32)
+    return features, kept, skipped, {"computed": computed, "cached": len(kept) - computed}
+
+
+# ---- 3. the new final layer -------------------------------------------------------------
+
+def ema(values, weight=0.6):
+    """Exponential moving average, the smoothing TensorBoard shows."""
+    out, last = [], values[0] if values else 0
+    for v in values:
+        last = weight * last + (1 - weight) * v
+        out.append(last)
+    return out
+
+
+def accuracy_and_loss(head, x, y):
+    if len(y) == 0:
+        return None, None
+    p = np.asarray(head.predict_on_batch(x))
+    loss = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1))))
+    return float(np.mean(p.argmax(1) == y)), loss
+
+
+def fmt(acc, n):
+    return "n/a (N=0: no images in this set)" if acc is None else f"{acc * 100:.1f}% (N={n})"
+
+
+def distorted_features(extractor, images, args, rng):
+    """Bottlenecks of randomly distorted copies of images (the slow path: no cache possible)."""
+    keras = import_keras()
+    layers = []
+    if args.flip_left_right:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=int(rng.integers(1 << 30))))
+    if args.random_scale:
+        layers.append(keras.layers.RandomZoom(args.random_scale / 100, seed=int(rng.integers(1 << 30))))
+    if args.random_brightness:
+        layers.append(keras.layers.RandomBrightness(args.random_brightness / 100, value_range=(0, 255),
+                                                    seed=int(rng.integers(1 << 30))))
+    x = images
+    for layer in layers:
+        x = layer(x, training=True)
+    return np.asarray(extractor.predict_on_batch(np.asarray(x)))
+
+
+def plot_curves(history, path):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, title in ((axes[0], "accuracy", "Accuracy"), (axes[1], "cross_entropy", "Cross entropy")):
+        for split, colour in (("train", "tab:blue"), ("validation", "tab:orange")):
+            steps = [h["step"] for h in history if h[f"{split}_{key}"] is not None]
+            values = [h[f"{split}_{key}"] for h in history if h[f"{split}_{key}"] is not None]
+            if values:
+                ax.plot(steps, values, color=colour, alpha=0.25, label=f"{split} (raw)")
+                ax.plot(steps, ema(values), color=colour, label=f"{split} (smoothed)")
+        ax.set_title(title)
+        ax.set_xlabel("training step")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(y_true, y_pred, labels, path, title):
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 3, 1.2 * len(labels) + 2))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=range(len(labels)), display_labels=labels,
+                                            ax=ax, colorbar=False, xticks_rotation=45)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_atomically(staging, final):
+    """Swap the finished staging folder in for final; the old model survives any interruption."""
+    import signal
+    old = final.with_name(f".{final.name}.old")
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        if old.exists():
+            shutil.rmtree(old)
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t0 = time.monotonic()
+    image_dir = args.image_dir or dataset_root()
+    classes = scan(image_dir)
+    labels = sorted(classes)
+    for label, files in classes.items():
+        if len(files) < MIN_IMAGES_WARN:
+            print(f"warning: class {label!r} has only {len(files)} images; {MIN_IMAGES_WARN} or more work better",
+                  file=sys.stderr)
+
+    # Check the output folder before the slow part, so a typo costs seconds, not minutes.
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(args.output_dir, os.W_OK):
+        raise UserError(f"output folder {args.output_dir} is not writable")
+    staging = Path(tempfile.mkdtemp(prefix=f".{args.name}.tmp-", dir=args.output_dir))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the model should not be
+    try:
+        return train(args, image_dir, classes, labels, staging, t0)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def train(args, image_dir, classes, labels, staging, t0):
+    keras = import_keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(args.random_seed)
+    rng = np.random.default_rng(args.random_seed)
+    backbone = args.backbone or (backbones() or [None])[0]
+    if backbone is None:
+        raise UserError("no backbone is installed in this image: see dl-assets list")
+    extractor, size = load_backbone(backbone)
+    print(f"retrain: {sum(map(len, classes.values()))} files in {len(labels)} classes from {image_dir}; "
+          f"backbone {backbone} ({size}x{size}, {extractor.output_shape[-1]} features)")
+
+    files = [f for label in labels for f in classes[label]]
+    cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
+    t_b = time.monotonic()
+    x_all, kept, skipped, counts = bottlenecks(files, extractor, size, cache, args.batch_size)
+    t_bottlenecks = time.monotonic() - t_b
+    for f, reason in skipped:
+        print(f"warning: skipped {f}: {reason}", file=sys.stderr)
+    label_index = {f: labels.index(label) for label in labels for f in classes[label]}
+    y_all = np.array([label_index[f] for f in kept], dtype=np.int64)
+    lost = [label for i, label in enumerate(labels) if not (y_all == i).any()]
+    if lost:
+        raise UserError(f"class {', '.join(map(repr, lost))} has no readable images")
+    print(f"bottlenecks: {len(kept)} images, {counts['computed']} computed, {counts['cached']} from cache "
+          f"({t_bottlenecks:.1f} s)")
+
+    sets = np.array([which_set(f.relative_to(image_dir).as_posix(), args.testing_percentage,
+                               args.validation_percentage) for f in kept])
+    split = {s: np.flatnonzero(sets == s) for s in ("training", "validation", "testing")}
+    if len(split["training"]) == 0:
+        raise UserError("no image fell in the training set: lower --testing_percentage/--validation_percentage")
+    for s in ("validation", "testing"):
+        missing = [label for i, label in enumerate(labels) if not (y_all[split[s]] == i).any()]
+        if missing and len(split[s]):
+            print(f"warning: no {s} images for class {', '.join(map(repr, missing))}", file=sys.stderr)
+    print(f"split: {len(split['training'])} training, {len(split['validation'])} validation, "
+          f"{len(split['testing'])} testing")
+
+    head = keras.Sequential([keras.Input((x_all.shape[1],)),
+                             keras.layers.Dense(len(labels), activation="softmax", name="final_result")])
+    head.compile(optimizer=keras.optimizers.SGD(args.learning_rate), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    distort = args.flip_left_right or args.random_scale or args.random_brightness
+    if distort:
+        print("distortions: on; every step runs the backbone on new distorted images (no cache: slow)")
+        train_images = np.stack([load_image(kept[i], size) for i in split["training"]])
+
+    logs = staging / "logs"
+    writers = {s: tf.summary.create_file_writer(str(logs / s)) for s in ("train", "validation")}
+    history = []
+    train_idx, val_idx = split["training"], split["validation"]
+    for step in range(args.how_many_training_steps):
+        batch = rng.integers(0, len(train_idx), args.train_batch_size)
+        xb = distorted_features(extractor, train_images[batch], args, rng) if distort else x_all[train_idx[batch]]
+        loss, acc = head.train_on_batch(xb, y_all[train_idx[batch]])
+        last = step + 1 == args.how_many_training_steps
+        if step % args.eval_step_interval == 0 or last:
+            n_val = len(val_idx) if args.validation_batch_size < 0 else min(args.validation_batch_size, len(val_idx))
+            vb = rng.choice(val_idx, n_val, replace=False) if n_val else val_idx
+            val_acc, val_loss = accuracy_and_loss(head, x_all[vb], y_all[vb])
+            print(f"Step {step}: Train accuracy = {acc * 100:.1f}%")
+            print(f"Step {step}: Cross entropy = {loss:f}")
+            print(f"Step {step}: Validation accuracy = {fmt(val_acc, n_val)}")
+            history.append({"step": step, "train_accuracy": float(acc), "train_cross_entropy": float(loss),
+                            "validation_accuracy": val_acc, "validation_cross_entropy": val_loss})
+            for s, a, l in (("train", acc, loss), ("validation", val_acc, val_loss)):
+                if a is not None:
+                    with writers[s].as_default():
+                        tf.summary.scalar("accuracy", a, step=step)
+                        tf.summary.scalar("cross_entropy", l, step=step)
+    for w in writers.values():
+        w.close()
+
+    test_idx = split["testing"]
+    test_acc, _ = accuracy_and_loss(head, x_all[test_idx], y_all[test_idx])
+    print(f"Final test accuracy = {fmt(test_acc, len(test_idx))}")
+    report_idx, report_name = (test_idx, "test") if len(test_idx) else (val_idx, "validation")
+    pred = np.asarray(head.predict_on_batch(x_all[report_idx])).argmax(1) if len(report_idx) else np.array([], int)
+    if args.print_misclassified_test_images and len(test_idx):
+        print("=== MISCLASSIFIED TEST IMAGES ===")
+        for i, p in zip(report_idx, pred):
+            if p != y_all[i]:
+                print(f"{kept[i]}  {labels[p]}")
+
+    # Everything goes to the staging folder first, then replaces models/<name> in one step.
+    model = keras.Model(extractor.input, head(extractor.output), name=f"retrained_{backbone}")
+    model.save(staging / "model.keras")
+    (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
+    plot_curves(history, staging / "learning_curves.png")
+    if len(report_idx):
+        plot_confusion(y_all[report_idx], pred, labels, staging / "confusion_matrix.png",
+                       f"{report_name} set, {len(report_idx)} images")
+    metrics = {
+        "backbone": backbone, "input_size": size, "labels": labels, "image_dir": str(image_dir),
+        "images": {"total": len(kept), "skipped": len(skipped),
+                   **{s: int(len(i)) for s, i in split.items()},
+                   "per_class": dict(Counter(labels[i] for i in y_all))},
+        "bottlenecks": {**counts, "seconds": round(t_bottlenecks, 3)},
+        "final_test_accuracy": test_acc, "test_images": int(len(test_idx)),
+        "final_validation_accuracy": history[-1]["validation_accuracy"],
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    final = args.output_dir / args.name
+    save_atomically(staging, final)
+    print(f"retrain: model, labels, logs and plots in {final}/ ({time.monotonic() - t0:.1f} s); "
+          f"try: ./evaluate.sh --model_dir {final} IMAGE")
+    return 0
+
+
+if __name__ == "__main__":
+    main_guard("retrain", main)

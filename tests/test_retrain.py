@@ -1,0 +1,158 @@
+"""Transfer learning in the image, offline: ./retrain.sh and ./evaluate.sh end to end.
+
+Everything runs in one container started with --network none, on a dataset generated in it
+(examples/make_dataset.py), with held-out images from another seed.
+"""
+import json
+import re
+
+import pytest
+
+from conftest import run, running
+
+STEPS = "300"
+
+
+@pytest.fixture(scope="module")
+def box():
+    """An offline container with a generated dataset and held-out images."""
+    with running("--network", "none", command=["sleep", "infinity"]) as c:
+        for args in (["/tmp/ds", "--per_class", "40", "--seed", "1"],
+                     ["/tmp/heldout", "--per_class", "4", "--seed", "99"]):
+            p = c.exec("python", "examples/make_dataset.py", *args)
+            assert p.returncode == 0, p.stderr
+        yield c
+
+
+@pytest.fixture(scope="module")
+def first_run(box):
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", STEPS, timeout=900)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+def one_line_error(p, prog):
+    """Assert p failed with exactly one line on stderr, no traceback; return that line."""
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert p.returncode != 0
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"{prog}: error: ")
+    return lines[0]
+
+
+def test_prints_the_classic_lines(first_run):
+    out = first_run.stdout
+    assert re.search(r"^Step 0: Train accuracy = \d+\.\d%$", out, re.M)
+    assert re.search(r"^Step 10: Cross entropy = \d+\.\d{6}$", out, re.M)
+    assert re.search(r"^Step 290: Validation accuracy = \d+\.\d% \(N=\d+\)$", out, re.M)
+    assert re.search(rf"^Step {int(STEPS) - 1}: Train accuracy", out, re.M)
+
+
+def test_final_test_accuracy_is_far_above_chance(first_run):
+    m = re.search(r"^Final test accuracy = (\d+\.\d)% \(N=(\d+)\)$", first_run.stdout, re.M)
+    assert m, first_run.stdout[-2000:]
+    accuracy, n = float(m.group(1)), int(m.group(2))
+    assert n >= 8
+    assert accuracy >= 80.0  # 4 classes: chance is 25%
+
+
+def test_writes_every_output(box, first_run):
+    files = box.exec("ls", "-A", "/tmp/models/retrained").stdout.split()
+    assert {"model.keras", "labels.txt", "logs", "learning_curves.png", "confusion_matrix.png",
+            "metrics.json"} <= set(files)
+    assert box.exec("cat", "/tmp/models/retrained/labels.txt").stdout.split() == ["checks", "dots", "rings", "stripes"]
+    metrics = json.loads(box.exec("cat", "/tmp/models/retrained/metrics.json").stdout)
+    assert metrics["backbone"] == "mobilenet_v2" and metrics["images"]["total"] == 160
+    assert metrics["bottlenecks"] == {**metrics["bottlenecks"], "computed": 160, "cached": 0}
+    for png in ("learning_curves.png", "confusion_matrix.png"):
+        assert box.host.file(f"/tmp/models/retrained/{png}").content.startswith(b"\x89PNG\r\n")
+    events = box.exec("find", "/tmp/models/retrained/logs", "-name", "events.out.tfevents.*").stdout.split()
+    assert {e.split("/")[4] for e in events} == {"train", "validation"}
+    # No staging folder is left behind.
+    assert [f for f in box.exec("ls", "-A", "/tmp/models").stdout.split() if f.startswith(".retrained")] == []
+
+
+def test_a_second_run_takes_every_bottleneck_from_the_cache(box, first_run):
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", "20", "--name", "again", timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
+
+
+def test_a_corrupt_cache_entry_is_recomputed(box, first_run):
+    entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks -name '*.npy' | head -1").stdout.strip()
+    assert box.exec("bash", "-c", f"echo garbage > {entry}").returncode == 0
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", "20", "--name", "again", timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "bottlenecks: 160 images, 1 computed, 159 from cache" in p.stdout
+
+
+def test_the_split_does_not_change_when_the_dataset_moves(box, first_run):
+    assert box.exec("cp", "-r", "/tmp/ds", "/tmp/moved").returncode == 0
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/moved", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", "20", "--name", "moved", timeout=600)
+    split = re.compile(r"^split: .*$", re.M)
+    assert split.search(p.stdout).group(0) == split.search(first_run.stdout).group(0)
+
+
+def test_evaluate_labels_held_out_images(box, first_run):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", "/tmp/heldout")
+    assert p.returncode == 0, p.stderr
+    results = json.loads(p.stdout)
+    assert len(results) == 16
+    right = sum(r["predictions"][0]["label"] == r["image"].split("/")[3] for r in results)
+    assert right >= 14, results
+
+
+def test_evaluate_prints_label_score_lines(box, first_run):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--top_k", "3",
+                 "/tmp/heldout/dots/dots_0000.jpg")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 3
+    assert all(re.fullmatch(r"[a-z ]+ \d\.\d{8}", line) for line in lines)
+    assert lines[0].startswith("dots ")
+    scores = [float(line.split()[-1]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_png_named_jpg_is_read_by_content(box, first_run):
+    box.exec("cp", "/tmp/heldout/rings/rings_0002.png", "/tmp/really-a-png.jpg")
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "/tmp/really-a-png.jpg")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[0] == "rings"
+
+
+def test_retrain_with_no_arguments_uses_the_embedded_data_offline():
+    p = run("--network", "none", command=["./retrain.sh"], timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert "from /opt/assets/textures" in p.stdout
+    assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", p.stdout, re.M)
+    assert "Traceback" not in p.stderr and p.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("mkdir -p /tmp/bad/empty", "has 0 class folder(s)"),
+    ("mkdir -p /tmp/bad/one/cats && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/one/cats/", "has 1 class folder(s)"),
+    ("mkdir -p /tmp/bad/hollow/a /tmp/bad/hollow/b && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/hollow/a/",
+     "class 'b' (/tmp/bad/hollow/b) has no images"),
+    ("true", "image_dir /tmp/bad/missing does not exist"),
+])
+def test_bad_datasets_give_one_line_errors(box, setup, message):
+    folder = re.search(r"/tmp/bad/\w+", setup + " /tmp/bad/missing").group(0)
+    box.exec("bash", "-c", setup)
+    p = box.exec("./retrain.sh", "--image_dir", folder, "--output_dir", "/tmp/badmodels")
+    assert message in one_line_error(p, "retrain")
+
+
+def test_evaluate_rejects_a_file_that_is_not_an_image(box, first_run):
+    box.exec("bash", "-c", "echo 'not a picture' > /tmp/notes.png")
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "/tmp/notes.png")
+    assert one_line_error(p, "evaluate") == "evaluate: error: /tmp/notes.png: not an image"
+
+
+def test_evaluate_without_a_model_says_what_to_do(box):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/nothing-here", "/tmp/heldout/dots/dots_0000.jpg")
+    assert "run ./retrain.sh first" in one_line_error(p, "evaluate")
