@@ -68,7 +68,7 @@ def test_writes_every_output(box, first_run):
     for png in ("learning_curves.png", "confusion_matrix.png"):
         assert box.host.file(f"/tmp/models/retrained/{png}").content.startswith(b"\x89PNG\r\n")
     events = box.exec("find", "/tmp/models/retrained/logs", "-name", "events.out.tfevents.*").stdout.split()
-    assert {e.split("/")[4] for e in events} == {"train", "validation"}
+    assert {e.split("/")[5] for e in events} == {"train", "validation"}
     # No staging folder is left behind.
     assert [f for f in box.exec("ls", "-A", "/tmp/models").stdout.split() if f.startswith(".retrained")] == []
 
