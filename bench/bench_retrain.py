@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Benchmarks of ./retrain.sh and ./evaluate.sh in the image, side by side in one container.
+
+    python3 bench/bench_retrain.py [--per_class 918] [--backbone NAME]
+
+On a generated dataset the size of flower_photos (4 x 918 = 3,672 images), offline:
+- raw backbone throughput: batched `predict` on images already decoded in memory (images/s)
+- bottleneck extraction throughput of retrain's first run: hashing, decoding, the network and the
+  cache writes included (images/s), and its ratio to the raw figure (target >= 0.8)
+- first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1)
+- evaluate latency per image: (time for 51 images - time for 1) / 50
+Writes bench/results/retrain-<backbone>.json and prints a table.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
+
+RAW = """
+import sys, time, json, numpy as np
+sys.path.insert(0, "examples")
+from pathlib import Path
+from common import load_backbone, load_image, backbones
+name = sys.argv[1] or backbones()[0]
+extractor, size = load_backbone(name)
+files = sorted(Path("/tmp/ds").rglob("*.*"))[:int(sys.argv[2])]
+x = np.stack([load_image(f, size) for f in files])
+extractor.predict(x[:64], batch_size=32, verbose=0)  # warm-up
+extractor.predict_on_batch(x[:32])
+t = time.perf_counter()
+extractor.predict(x, batch_size=32, verbose=0)
+keras_predict = time.perf_counter() - t
+t = time.perf_counter()
+for i in range(0, len(x), 32):
+    extractor.predict_on_batch(x[i:i + 32])
+on_batch = time.perf_counter() - t
+# The faster of Keras' two batched calls is the raw figure to beat.
+print(json.dumps({"backbone": name, "images": len(x), "seconds": min(keras_predict, on_batch),
+                  "predict_s": keras_predict, "predict_on_batch_s": on_batch}))
+"""
+
+
+def docker(*args, timeout=3600):
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=timeout)
+
+
+def timed(cid, *cmd):
+    t = time.monotonic()
+    p = docker("exec", cid, *cmd)
+    return time.monotonic() - t, p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per_class", type=int, default=918)
+    ap.add_argument("--backbone", default="")
+    ap.add_argument("--raw_images", type=int, default=600, help="images for the raw predict figure")
+    args = ap.parse_args()
+
+    cid = docker("run", "-d", "--network", "none", TAG, "sleep", "infinity").stdout.strip()
+    try:
+        docker("exec", cid, "python", "examples/make_dataset.py", "/tmp/ds", "--per_class", str(args.per_class))
+        raw = json.loads(docker("exec", cid, "python", "-c", RAW, args.backbone, str(args.raw_images)).stdout.splitlines()[-1])
+        backbone = raw["backbone"]
+        retrain = ["./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", backbone]
+        first_s, _ = timed(cid, *retrain)
+        metrics = json.loads(docker("exec", cid, "cat", "/tmp/models/retrained/metrics.json").stdout)
+        second_s, second_out = timed(cid, *retrain)
+        assert ", 0 computed," in second_out, "the re-run recomputed bottlenecks"
+        one = sorted(docker("exec", cid, "bash", "-c", "ls /tmp/ds/*/* | head -51").stdout.split())
+        eval_cmd = ["./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json"]
+        t1, _ = timed(cid, *eval_cmd, one[0])
+        t51, _ = timed(cid, *eval_cmd, *one)
+    finally:
+        docker("rm", "-f", cid)
+
+    raw_ips = raw["images"] / raw["seconds"]
+    b = metrics["bottlenecks"]
+    extract_ips = b["computed"] / b["seconds"]
+    results = {
+        "backbone": backbone,
+        "dataset_images": metrics["images"]["total"],
+        "raw_predict_images_per_s": raw_ips,
+        "raw_keras_predict_images_per_s": raw["images"] / raw["predict_s"],
+        "raw_predict_on_batch_images_per_s": raw["images"] / raw["predict_on_batch_s"],
+        "bottleneck_extraction_images_per_s": extract_ips,
+        "extraction_over_raw_ratio": extract_ips / raw_ips,
+        "first_run_s": first_s,
+        "cached_rerun_s": second_s,
+        "rerun_over_first_ratio": second_s / first_s,
+        "final_test_accuracy": metrics["final_test_accuracy"],
+        "evaluate_latency_per_image_ms": (t51 - t1) / 50 * 1000,
+        "evaluate_one_image_command_s": t1,
+    }
+    targets = {"extraction_over_raw_ratio": (">=", 0.8), "rerun_over_first_ratio": ("<=", 0.1)}
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    print(f"{TAG}, retrain/evaluate on {machine}")
+    for k, v in results.items():
+        t = targets.get(k)
+        verdict = ""
+        if t:
+            ok = v >= t[1] if t[0] == ">=" else v <= t[1]
+            verdict = f"  {'ok' if ok else 'MISSED'} ({t[0]} {t[1]})"
+        print(f"  {k:34s} {v if isinstance(v, str) else f'{v:10.3f}'}{verdict}")
+    out = REPO / "bench" / "results" / f"retrain-{backbone}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"image": TAG, "machine": machine, "results": results,
+                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
