@@ -10,14 +10,31 @@ CA_BUNDLE ?=
 ASSETS    ?= upstream
 PYTHON    ?= python3
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 VENV      := .venv
 BIN       := $(VENV)/bin
 SHELL     := /bin/bash
 
 export IMAGE_TAG := $(TAG)
 
+# Containers start as root only to take the host user's uid/gid, so files in ./data and
+# ./models stay yours. A root host user (CI) gets the image's user, who is given ./models.
+HOST_UID := $(shell id -u)
+HOST_GID := $(shell id -g)
+ifeq ($(HOST_UID),0)
+  RUN_AS := --user root -e NB_UID=1000 -e NB_GID=100 -e CHOWN_EXTRA=/home/jovyan/work/models
+  export DL_UID := 1000
+  export DL_GID := 100
+  export DL_CHOWN_EXTRA := /home/jovyan/work/models
+else
+  RUN_AS := --user root -e NB_UID=$(HOST_UID) -e NB_GID=$(HOST_GID)
+  export DL_UID := $(HOST_UID)
+  export DL_GID := $(HOST_GID)
+endif
+MOUNTS := -v "$(CURDIR)/data:/home/jovyan/work/data" -v "$(CURDIR)/models:/home/jovyan/work/models"
+
 .DEFAULT_GOAL := help
-.PHONY: help engine build test demo jupyter tensorboard shell lock lint clean
+.PHONY: help engine build test demo jupyter shell lock lint bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,16 +48,15 @@ build: ## Build the image (VARIANT=cpu); makes the base image locally when it ca
 test: lint build ## Lint, build, then run the test suite against the running image
 	IMAGE=$(TAG) VARIANT=$(VARIANT) CA_BUNDLE="$(CA_BUNDLE)" $(BIN)/pytest tests $(PYTEST_ARGS)
 
-demo: build ## Build, then show what is in the image
-	docker run --rm $(TAG) dl-versions
+demo: build ## Build, then retrain on the embedded dataset and label samples (offline); model in ./models
+	docker run --rm --network none $(RUN_AS) $(MOUNTS) $(TAG) ./demo.sh $(DEMO_ARGS)
 
 jupyter: build ## JupyterLab and TensorBoard on 127.0.0.1 (ports 8888, 6006) over ./data and ./models
-	IMAGE=$(TAG) DL_UID=$$(id -u) DL_GID=$$(id -g) docker compose up -d jupyter tensorboard
+	IMAGE=$(TAG) docker compose up -d jupyter tensorboard
 	@echo "JupyterLab: run 'docker compose logs jupyter' for the URL with its token; TensorBoard: http://127.0.0.1:6006"
 
 shell: build ## A bash shell in the image, ./data and ./models mounted
-	docker run --rm -it --user root -e NB_UID=$$(id -u) -e NB_GID=$$(id -g) \
-	  -v "$(CURDIR)/data:/home/jovyan/work/data" -v "$(CURDIR)/models:/home/jovyan/work/models" $(TAG) bash
+	docker run --rm -it $(RUN_AS) $(MOUNTS) $(TAG) bash
 
 lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned locks (uv)
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
@@ -51,6 +67,10 @@ lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned loc
 lint: $(VENV)/.ready ## hadolint the Dockerfiles, shellcheck the scripts
 	$(BIN)/hadolint docker/*/Dockerfile
 	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions .ci/run
+
+bench: build $(VENV)/.ready ## Benchmarks: build/size/start-up, retrain/evaluate; tables and bench/results/*.json
+	$(BIN)/python bench/bench_image.py
+	$(BIN)/python bench/bench_retrain.py
 
 clean: ## Remove the containers, images and build cache this project made, and the venv
 	-docker compose down --volumes --remove-orphans

@@ -6,6 +6,8 @@
 # files written to bind mounts belong to them, then drops root for good:
 #   NB_UID / NB_GID   uid and gid to run as (default: the image's 1000 / 100)
 #   NB_UMASK          umask for the command (default 022)
+#   CHOWN_EXTRA       comma-separated folders to give to that uid:gid (recursively), e.g. a
+#                     bind mount that belongs to root on the host
 # Any other uid (`--user 4321:4321`) works too: HOME falls back to a writable folder.
 set -euo pipefail
 
@@ -28,6 +30,10 @@ if [ "$(id -u)" = 0 ]; then
     chown -R --from="$old_uid" "$uid:$gid" "$HOME"
     log "running as ${NB_USER} with uid $uid, gid $gid"
   fi
+  IFS=, read -r -a extra <<<"${CHOWN_EXTRA:-}"
+  for d in "${extra[@]}"; do
+    [ -n "$d" ] && chown -R "$uid:$gid" "$d"
+  done
   exec setpriv --reuid="$uid" --regid="$gid" --init-groups --inh-caps=-all -- "$@"
 fi
 
