@@ -128,6 +128,12 @@ def image():
 
 
 @pytest.fixture(scope="session")
+def assets(image):
+    """The image's asset index (/opt/assets/index.json): profile, defaults, installed assets."""
+    return json.loads(docker("run", "--rm", "--network", "none", IMAGE, "cat", "/opt/assets/index.json").stdout)
+
+
+@pytest.fixture(scope="session")
 def lock():
     return pins(REQUIREMENTS / f"{VARIANT}.txt")
 

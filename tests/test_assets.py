@@ -100,8 +100,19 @@ def test_the_image_assets_verify(host):
     assert lines and all(line.split()[1] == "ok" for line in lines)
 
 
-def test_a_missing_asset_says_how_to_get_it(host):
-    p = host.run("dl-assets path inception_v3")
+def test_the_index_has_the_profile_defaults(assets, image):
+    assert assets["profile"] == image["Config"]["Labels"]["io.github.rucka.deeplearning.assets"]
+    for kind in ("backbone", "dataset"):
+        entry = assets["assets"][assets["defaults"][kind]]
+        assert entry["provides"] == kind and entry["license"] and entry["attribution"]
+
+
+def test_a_missing_asset_says_how_to_get_it(host, assets):
+    listing = host.check_output("dl-assets list").splitlines()[1:]
+    missing = [line.split()[0] for line in listing if line.split()[4] == "-"]
+    assert missing, "every asset of the manifest is installed: nothing to ask for"
+    p = host.run(f"dl-assets path {missing[0]}")
     assert p.rc == 1
-    assert p.stderr.strip() == ("dl-assets: error: asset 'inception_v3' is not in this image (profile standin); "
-                                "get it with: dl-assets fetch --only inception_v3 (needs the network or --mirror)")
+    assert p.stderr.strip() == (f"dl-assets: error: asset '{missing[0]}' is not in this image (profile "
+                                f"{assets['profile']}); get it with: dl-assets fetch --only {missing[0]} "
+                                f"(needs the network or --mirror)")

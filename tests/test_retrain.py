@@ -57,13 +57,13 @@ def test_final_test_accuracy_is_far_above_chance(first_run):
     assert accuracy >= 80.0  # 4 classes: chance is 25%
 
 
-def test_writes_every_output(box, first_run):
+def test_writes_every_output(box, first_run, assets):
     files = box.exec("ls", "-A", "/tmp/models/retrained").stdout.split()
     assert {"model.keras", "labels.txt", "logs", "learning_curves.png", "confusion_matrix.png",
             "metrics.json"} <= set(files)
     assert box.exec("cat", "/tmp/models/retrained/labels.txt").stdout.split() == ["checks", "dots", "rings", "stripes"]
     metrics = json.loads(box.exec("cat", "/tmp/models/retrained/metrics.json").stdout)
-    assert metrics["backbone"] == "mobilenet_v2" and metrics["images"]["total"] == 160
+    assert metrics["backbone"] == assets["defaults"]["backbone"] and metrics["images"]["total"] == 160
     assert metrics["bottlenecks"] == {**metrics["bottlenecks"], "computed": 160, "cached": 0}
     for png in ("learning_curves.png", "confusion_matrix.png"):
         assert box.host.file(f"/tmp/models/retrained/{png}").content.startswith(b"\x89PNG\r\n")
@@ -125,10 +125,11 @@ def test_a_png_named_jpg_is_read_by_content(box, first_run):
     assert p.stdout.split()[0] == "rings"
 
 
-def test_retrain_with_no_arguments_uses_the_embedded_data_offline():
-    p = run("--network", "none", command=["./retrain.sh"], timeout=900)
+def test_retrain_with_no_arguments_uses_the_embedded_data_offline(assets):
+    p = run("--network", "none", command=["./retrain.sh"], timeout=1800)
     assert p.returncode == 0, p.stderr
-    assert "from /opt/assets/textures" in p.stdout
+    dataset = assets["assets"][assets["defaults"]["dataset"]]["path"]
+    assert f"from {dataset}; backbone {assets['defaults']['backbone']}" in p.stdout
     assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", p.stdout, re.M)
     assert "Traceback" not in p.stderr and p.stderr.strip() == ""
 
