@@ -67,6 +67,18 @@ def load_image(path, size):
         raise BadImage(f"{path}: unreadable image ({e})")
 
 
+def ema(values, weight=0.6):
+    """Exponential moving average: each point is weight * previous + (1 - weight) * value.
+
+    This is TensorBoard's "smoothing" slider; it shows the trend of a noisy curve.
+    """
+    out, last = [], values[0] if len(values) else 0
+    for v in values:
+        last = weight * last + (1 - weight) * v
+        out.append(last)
+    return np.array(out)
+
+
 def import_keras():
     """Import Keras (TensorFlow backend) without TensorFlow's C++ start-up lines.
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BadImage, UserError, backbones, dataset_root, import_keras, load_backbone, load_image,
+from common import (BadImage, UserError, backbones, dataset_root, ema, import_keras, load_backbone, load_image,
                     main_guard)  # noqa: E402
 
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
@@ -200,15 +200,6 @@ def bottlenecks(files, extractor, size, cache, batch_size):
 
 
 # ---- 3. the new final layer -------------------------------------------------------------
-
-def ema(values, weight=0.6):
-    """Exponential moving average, the smoothing TensorBoard shows."""
-    out, last = [], values[0] if values else 0
-    for v in values:
-        last = weight * last + (1 - weight) * v
-        out.append(last)
-    return out
-
 
 def accuracy_and_loss(head, x, y):
     if len(y) == 0:

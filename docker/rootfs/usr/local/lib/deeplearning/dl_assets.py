@@ -209,6 +209,51 @@ def safe_extract(archive, dest):
                     shutil.copyfileobj(src, out)
 
 
+def extract_member(source, asset, staging):
+    """Take one file (or a folder, for a name ending in "/") out of a zip or wheel."""
+    member = asset["member"]
+    with zipfile.ZipFile(source) as z:
+        names = [n for n in z.namelist() if n == member or (member.endswith("/") and n.startswith(member))]
+        if not names:
+            raise AssetError(f"{asset['name']}: {member} is not in {asset['filename']}")
+        if not member.endswith("/"):
+            payload = staging / Path(member).name
+            with z.open(member) as src, open(payload, "wb") as out:
+                shutil.copyfileobj(src, out)
+            return payload
+        payload = staging / Path(member.rstrip("/")).name
+        for n in names:
+            if n.endswith("/"):
+                continue
+            target = payload / n[len(member):]
+            if ".." in Path(n).parts:
+                raise AssetError(f"{asset['filename']}: member {n!r} would be written outside the folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(n) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        return payload
+
+
+def glove_npy_parquet(src, out_dir):
+    """GloVe as a .npy matrix plus a Parquet word index -> a gensim KeyedVectors file."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    from gensim.models import KeyedVectors
+
+    words = pq.read_table(next(src.glob("*.parquet"))).column(0).to_pylist()
+    vectors = np.load(next(src.glob("*.npy")))
+    if len(words) != len(vectors):
+        raise AssetError(f"{src}: {len(words)} words but {len(vectors)} vectors")
+    kv = KeyedVectors(vector_size=vectors.shape[1], count=len(words))
+    kv.add_vectors(words, vectors)
+    out_dir.mkdir()
+    kv.save(str(out_dir / "vectors.kv"))
+    return out_dir
+
+
+CONVERTERS = {"glove-npy-parquet": glove_npy_parquet}
+
+
 def install(asset, source, dest):
     """Put the asset under dest/<name> (atomically) and return its index entry."""
     final = dest / asset["name"]
@@ -224,20 +269,15 @@ def install(asset, source, dest):
                                  + (p.stderr.strip().splitlines() or ["(no message)"])[-1])
             payload = out
         elif "member" in asset:
-            with zipfile.ZipFile(source) as z:
-                try:
-                    info = z.getinfo(asset["member"])
-                except KeyError:
-                    raise AssetError(f"{asset['name']}: {asset['member']} is not in {asset['filename']}")
-                payload = staging / Path(asset["member"]).name
-                with z.open(info) as src, open(payload, "wb") as out:
-                    shutil.copyfileobj(src, out)
+            payload = extract_member(source, asset, staging)
         elif asset.get("unpack") == "tar":
             safe_extract(source, staging)
             payload = staging / asset.get("root", "")
         else:
             payload = staging / asset["filename"]
             shutil.copyfile(source, payload)
+        if "convert" in asset:
+            payload = CONVERTERS[asset["convert"]](payload, staging / "converted")
         # dest/<name> is the asset itself: a file's folder, or the dataset's root folder.
         if payload.is_file():
             wrapped = staging / ".payload"

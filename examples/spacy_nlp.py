@@ -1,0 +1,87 @@
+"""Natural language processing with spaCy: tokens, parts of speech, dependencies, entities.
+
+    ./spacy_nlp.sh "Apple is looking at buying U.K. startup for $1 billion"
+    echo "some text" | ./spacy_nlp.sh            (or --file notes.txt)
+    ./spacy_nlp.sh "..." --output models/sentence.html
+
+What it shows: a trained pipeline (en_core_web_sm) splits text into tokens, tags each with its part
+of speech and lemma, parses the grammar into a tree of dependencies, groups noun chunks and finds
+named entities (ORG, GPE, MONEY...). displaCy draws the tree and the entities into an HTML page
+(and the tree alone as SVG). Word similarity needs word vectors, which the small pipeline lacks:
+it says so instead of printing meaningless numbers.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import UserError, asset_path, main_guard  # noqa: E402
+
+
+def load_pipeline(name="spacy"):
+    import spacy
+    return spacy.load(asset_path(name))
+
+
+def analyse(nlp, text):
+    """A dict of what spaCy finds in text."""
+    doc = nlp(text)
+    return {
+        "doc": doc,
+        "tokens": [(t.text, t.lemma_, t.pos_, t.dep_, t.head.text) for t in doc],
+        "noun_chunks": [c.text for c in doc.noun_chunks],
+        "entities": [(e.text, e.label_) for e in doc.ents],
+        "has_vectors": nlp.vocab.vectors.shape[0] > 0,
+    }
+
+
+def write_displacy(doc, output):
+    """An HTML page with the dependency tree and the entities, and the tree alone as SVG."""
+    from spacy import displacy
+    output.parent.mkdir(parents=True, exist_ok=True)
+    deps = displacy.render(doc, style="dep", page=False, jupyter=False)
+    ents = displacy.render(doc, style="ent", page=False, jupyter=False)
+    output.write_text(f"<!doctype html><meta charset=utf-8><title>spaCy</title>"
+                      f"<h2>Dependencies</h2>{deps}<h2>Entities</h2>{ents}", encoding="utf-8")
+    output.with_suffix(".svg").write_text(deps, encoding="utf-8")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("text", nargs="?", help="the text (default: --file, else standard input)")
+    p.add_argument("--file", type=Path)
+    p.add_argument("--output", type=Path, default=Path("models/spacy.html"), help="displaCy page (and .svg)")
+    args = p.parse_args(argv)
+    if args.text is not None:
+        text = args.text
+    elif args.file:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{args.file}: no such file")
+        except UnicodeDecodeError:
+            raise UserError(f"{args.file}: not UTF-8 text")
+    elif not sys.stdin.isatty():
+        text = sys.stdin.read()
+    else:
+        p.error("give a text, --file, or pipe text in")
+    if not text.strip():
+        raise UserError("the text is empty: nothing to analyse")
+
+    nlp = load_pipeline()
+    found = analyse(nlp, text)
+    print(f"{'token':14} {'lemma':14} {'POS':6} {'dep':10} head")
+    for token, lemma, pos, dep, head in found["tokens"]:
+        print(f"{token:14} {lemma:14} {pos:6} {dep:10} {head}")
+    print("\nnoun chunks: " + (", ".join(found["noun_chunks"]) or "-"))
+    print("entities:    " + (", ".join(f"{t} ({label})" for t, label in found["entities"]) or "-"))
+    if not found["has_vectors"]:
+        print(f"similarity:  {nlp.meta.get('name', 'this pipeline')} has no word vectors, so similarity "
+              f"scores would be meaningless; a pipeline with vectors (en_core_web_md/lg) gives real ones")
+    write_displacy(found["doc"], args.output)
+    print(f"displaCy:    {args.output} and {args.output.with_suffix('.svg')}")
+    return 0
+
+
+if __name__ == "__main__":
+    main_guard("spacy_nlp", main)

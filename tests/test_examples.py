@@ -1,0 +1,113 @@
+"""The talk's other examples, run as users run them, offline: word algebra, spaCy, faces, tuning,
+learning curves. Concrete answers, and one-line errors for bad input."""
+import json
+import re
+
+import pytest
+
+from conftest import running
+
+
+@pytest.fixture(scope="module")
+def box():
+    with running("--network", "none", command=["sleep", "infinity"]) as c:
+        yield c
+
+
+def ok(p):
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    return p.stdout
+
+
+def one_line_error(p, prog):
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert p.returncode != 0 and len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"{prog}: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("expression, top", [
+    ("rome - italy + france", "paris"), ("king - man + woman", "queen"), ("Rome - Italy + France", "paris")])
+def test_word_algebra_finds_the_analogy(box, expression, top):
+    lines = ok(box.exec("./word_algebra.sh", expression)).splitlines()
+    assert len(lines) == 5
+    word, score = lines[0].split()
+    assert word == top and 0.8 < float(score) < 0.9
+    assert all(re.fullmatch(r"\S+ 0\.\d{3}", line) for line in lines)
+
+
+def test_word_algebra_excludes_the_question_words(box):
+    words = [line.split()[0] for line in ok(box.exec("./word_algebra.sh", "rome - italy + france", "--topn", "10")).splitlines()]
+    assert not {"rome", "italy", "france"} & set(words)
+
+
+def test_word_algebra_unknown_word_is_named_with_suggestions(box):
+    line = one_line_error(box.exec("./word_algebra.sh", "rome - itlay + france"), "word_algebra")
+    assert "unknown word 'itlay'" in line and "italy" in line.split("did you mean", 1)[1]
+
+
+def test_word_algebra_evaluate_reports_sections(box):
+    out = ok(box.exec("./word_algebra.sh", "--evaluate", "--restrict_vocab", "10000", timeout=600))
+    sections = {line.split()[0]: float(line.split()[1].rstrip("%")) for line in out.splitlines()}
+    assert "capital-common-countries" in sections and "Total" in " ".join(sections)
+    assert sections["capital-common-countries"] > 50
+
+
+def test_spacy_finds_apple_as_an_organisation(box):
+    out = ok(box.exec("./spacy_nlp.sh", "Apple is looking at buying U.K. startup for $1 billion",
+                      "--output", "/tmp/spacy/apple.html"))
+    entities = re.search(r"^entities:\s+(.*)$", out, re.M).group(1)
+    assert "Apple (ORG)" in entities and "U.K. (GPE)" in entities and "$1 billion (MONEY)" in entities
+    assert re.search(r"^looking\s+look\s+VERB", out, re.M)
+    assert "has no word vectors" in out
+    assert box.exec("grep", "-c", "<svg", "/tmp/spacy/apple.svg").stdout.strip() == "1"
+    assert box.exec("grep", "-c", "ORG", "/tmp/spacy/apple.html").returncode == 0
+
+
+def test_spacy_reads_standard_input(box):
+    out = ok(box.exec("bash", "-c", "echo 'Paris is in France.' | ./spacy_nlp.sh --output /tmp/spacy/stdin.html"))
+    assert "Paris (GPE)" in out
+
+
+def test_spacy_empty_text_is_one_line(box):
+    assert one_line_error(box.exec("./spacy_nlp.sh", "   "), "spacy_nlp") == \
+        "spacy_nlp: error: the text is empty: nothing to analyse"
+
+
+def test_faces_finds_exactly_one_face_on_the_astronaut(box):
+    out = ok(box.exec("./faces.sh", "--sample", "astronaut", "--output", "/tmp/faces/astronaut.png"))
+    lines = out.splitlines()
+    assert lines[0] == "1 face found"
+    x, y, w, h = map(int, lines[1].split())
+    assert 150 < x < 250 and 50 < y < 150 and 60 < w < 140  # Eileen Collins' face, upper middle
+    assert box.host.file("/tmp/faces/astronaut.png").content.startswith(b"\x89PNG")
+
+
+def test_faces_rejects_a_file_that_is_not_an_image(box):
+    box.exec("bash", "-c", "echo hello > /tmp/hello.jpg")
+    assert one_line_error(box.exec("./faces.sh", "/tmp/hello.jpg"), "faces") == "faces: error: /tmp/hello.jpg: not an image"
+
+
+def test_tuning_is_reproducible_with_a_seed(box):
+    runs = [json.loads(ok(box.exec("./tune.sh", "--json", "--seed", "3", "--n_iter", "5", timeout=900)))
+            for _ in range(2)]
+    assert [r["method"] for r in runs[0]] == ["grid", "random", "hyperopt"]
+    best = [[(r["method"], r["eta0"], r["alpha"], r["cv_accuracy"]) for r in run] for run in runs]
+    assert best[0] == best[1]
+    assert all(r["test_accuracy"] > 0.8 for r in runs[0])
+
+
+def test_tuning_prints_a_comparison_table(box):
+    out = ok(box.exec("./tune.sh", "--n_iter", "3", timeout=900))
+    assert re.search(r"^method\s+eta0\s+alpha\s+CV acc\s+test acc", out, re.M)
+    assert {line.split()[0] for line in out.splitlines()[2:]} == {"grid", "random", "hyperopt"}
+
+
+def test_learning_curves_show_overfitting(box):
+    out = ok(box.exec("./learning_curves.sh", "--epochs", "80", "--output", "/tmp/curves.png", timeout=600))
+    plain = re.search(r"^plain\s+lowest validation loss (\S+) at epoch (\d+); at the end: training loss (\S+), "
+                      r"validation loss (\S+)", out, re.M)
+    lowest, epoch, train_end, val_end = float(plain[1]), int(plain[2]), float(plain[3]), float(plain[4])
+    assert epoch < 80 and val_end > lowest and train_end < lowest  # validation turned back up
+    assert box.host.file("/tmp/curves.png").content.startswith(b"\x89PNG")
