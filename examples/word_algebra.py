@@ -67,7 +67,8 @@ def evaluate(kv, restrict_vocab=30000):
     from gensim.test.utils import datapath
     score, sections = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=restrict_vocab,
                                                  case_insensitive=True)
-    return score, [(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"])) for s in sections]
+    rows = [(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"])) for s in sections]
+    return score, [("overall" if name == "Total accuracy" else name, c, t) for name, c, t in rows]
 
 
 def main(argv=None):

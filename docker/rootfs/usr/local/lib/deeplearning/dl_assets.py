@@ -244,7 +244,7 @@ def glove_npy_parquet(src, out_dir):
     vectors = np.load(next(src.glob("*.npy")))
     if len(words) != len(vectors):
         raise AssetError(f"{src}: {len(words)} words but {len(vectors)} vectors")
-    kv = KeyedVectors(vector_size=vectors.shape[1], count=len(words))
+    kv = KeyedVectors(vector_size=vectors.shape[1])
     kv.add_vectors(words, vectors)
     out_dir.mkdir()
     kv.save(str(out_dir / "vectors.kv"))
