@@ -66,7 +66,8 @@ lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned loc
 
 lint: $(VENV)/.ready ## hadolint the Dockerfiles, shellcheck the scripts
 	$(BIN)/hadolint docker/*/Dockerfile
-	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions .ci/run
+	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions \
+	  examples/scripts/*.sh .ci/run
 
 bench: build $(VENV)/.ready ## Benchmarks: build/size/start-up, retrain/evaluate; tables and bench/results/*.json
 	$(BIN)/python bench/bench_image.py
