@@ -9,7 +9,7 @@ LIBRARIES = direct_requirements(REQUIREMENTS / f"{VARIANT}.in")
 # Distribution name -> module to import, where they differ.
 MODULE = {
     "tensorflow-cpu": "tensorflow", "tensorflow": "tensorflow", "opencv-python-headless": "cv2",
-    "scikit-learn": "sklearn", "pillow": "PIL", "pytest-testinfra": "testinfra",
+    "scikit-learn": "sklearn", "scikit-image": "skimage", "pillow": "PIL", "pytest-testinfra": "testinfra",
 }
 
 IMPORT_ALL = """
