@@ -34,7 +34,7 @@ endif
 MOUNTS := -v "$(CURDIR)/data:/home/jovyan/work/data" -v "$(CURDIR)/models:/home/jovyan/work/models"
 
 .DEFAULT_GOAL := help
-.PHONY: help engine build test demo jupyter shell lock lint bench clean
+.PHONY: help engine build build-cuda test test-cuda demo jupyter shell lock lint bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,12 @@ build: ## Build the image (VARIANT=cpu); makes the base image locally when it ca
 test: lint build ## Lint, build, then run the test suite against the running image
 	IMAGE=$(TAG) VARIANT=$(VARIANT) CA_BUNDLE="$(CA_BUNDLE)" $(BIN)/pytest tests $(PYTEST_ARGS)
 
+build-cuda: ## Build the CUDA image (rucka/deeplearning:cuda)
+	$(MAKE) build VARIANT=cuda
+
+test-cuda: ## Build the CUDA image and test it; on a GPU VM the GPU checks run too (else they skip)
+	$(MAKE) test VARIANT=cuda
+
 demo: build ## Build, then retrain on the embedded dataset and label samples (offline); model in ./models
 	docker run --rm --network none $(RUN_AS) $(MOUNTS) $(TAG) ./demo.sh $(DEMO_ARGS)
 
@@ -59,13 +65,13 @@ shell: build ## A bash shell in the image, ./data and ./models mounted
 	docker run --rm -it $(RUN_AS) $(MOUNTS) $(TAG) bash
 
 lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned locks (uv)
-	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
-	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 cpu.in -o cpu.txt
+	cd docker/requirements && for v in cpu cuda; do ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 $$v.in -o $$v.txt || exit 1; done
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.9 dev.in -o dev.txt
 
 lint: $(VENV)/.ready ## hadolint the Dockerfiles, shellcheck the scripts
-	$(BIN)/hadolint docker/*/Dockerfile
+	$(BIN)/hadolint docker/Dockerfile
 	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions \
 	  examples/scripts/*.sh .ci/run
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build one image variant with BuildKit:  build.sh VARIANT IMAGE
-#   VARIANT   cpu (docker/cpu/Dockerfile)
+#   VARIANT   cpu or cuda: a target of docker/Dockerfile, with docker/requirements/VARIANT.txt
 #   IMAGE     repository name, e.g. rucka/deeplearning; tags VARIANT, VARIANT-DATE (and latest for cpu)
 # Environment:
 #   BASE_IMAGE   what the Dockerfile starts FROM (default: its pinned digest); made locally if unpullable
@@ -14,15 +14,15 @@ variant=${1:?usage: build.sh VARIANT IMAGE}
 image=${2:?usage: build.sh VARIANT IMAGE}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-dockerfile="$top/docker/$variant/Dockerfile"
-[ -f "$dockerfile" ] || { echo "build: error: no Dockerfile for variant '$variant' ($dockerfile)" >&2; exit 1; }
+dockerfile="$top/docker/Dockerfile"
+[ -f "$top/docker/requirements/$variant.txt" ] || { echo "build: error: unknown variant '$variant' (cpu or cuda)" >&2; exit 1; }
 
 "$here/engine.sh"
 
 default_base=$(sed -n 's/^ARG BASE_IMAGE=//p' "$dockerfile" | head -n 1)
 base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}")
 
-args=(--build-arg "BASE_IMAGE=$base" --build-arg "ASSETS=${ASSETS:-upstream}")
+args=(--target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base" --build-arg "ASSETS=${ASSETS:-upstream}")
 if [ -n "${CA_BUNDLE:-}" ]; then
   [ -r "$CA_BUNDLE" ] || { echo "build: error: CA_BUNDLE=$CA_BUNDLE is not a readable file" >&2; exit 1; }
   args+=(--secret "id=ca,src=$CA_BUNDLE")
