@@ -1,4 +1,5 @@
 """How the image was built: the proxy CA stayed out, the compose file is safe by default."""
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -55,7 +56,6 @@ def test_the_ca_bundle_given_as_secret_is_in_no_layer(host):
 def compose_config(env):
     p = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
                        capture_output=True, text=True, check=True, env={**os.environ, **env})
-    import json
     return json.loads(p.stdout)
 
 
@@ -71,3 +71,13 @@ def test_compose_mounts_data_and_models():
     jupyter = compose_config({})["services"]["jupyter"]
     targets = {v["target"] for v in jupyter["volumes"]}
     assert {"/home/jovyan/work/data", "/home/jovyan/work/models"} <= targets
+
+
+def test_compose_gpu_profile_reserves_nvidia_devices():
+    p = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "--profile", "gpu", "config",
+                        "--format", "json"], capture_output=True, text=True, check=True)
+    gpu = json.loads(p.stdout)["services"]["jupyter-gpu"]
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert gpu["image"].endswith(":cuda")
+    assert all(port["host_ip"] == "127.0.0.1" for port in gpu["ports"])

@@ -74,7 +74,8 @@ def test_dl_versions_reports_the_lock(host, lock):
 
 def test_dl_versions_table_is_readable(host, lock):
     table = host.check_output("dl-versions")
-    assert f"tensorflow-cpu           {lock['tensorflow-cpu']}" in table
+    tf = "tensorflow" if VARIANT == "cuda" else "tensorflow-cpu"
+    assert f"{tf:24s} {lock[tf]}" in table
     assert "python" in table and "git revision" in table
 
 

@@ -1,6 +1,8 @@
 """TensorFlow and Keras do real work in the container."""
 import json
 
+from conftest import VARIANT
+
 TRAIN = """
 import json, numpy as np, keras
 keras.utils.set_random_seed(0)
@@ -23,8 +25,9 @@ def test_a_small_keras_model_learns(host):
     assert out["accuracy"] > 0.9
 
 
-def test_tensorflow_is_a_cpu_build_with_no_gpu(host):
+def test_tensorflow_build_matches_the_variant_and_sees_no_gpu_unasked(host):
+    # The test container is started without --gpus: no GPU, in either image.
     out = host.check_output(
         "python -c %s",
         "import tensorflow as tf; print(tf.test.is_built_with_cuda(), len(tf.config.list_physical_devices('GPU')))")
-    assert out.splitlines()[-1] == "False 0"
+    assert out.splitlines()[-1] == f"{VARIANT == 'cuda'} 0"
