@@ -59,6 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--random_scale", type=float, default=0, help="distortion: random zoom, in percent")
     p.add_argument("--random_brightness", type=float, default=0, help="distortion: random brightness, in percent")
     p.add_argument("--batch_size", type=int, default=32, help="images per backbone call when computing bottlenecks")
+    p.add_argument("--distribute", choices=["none", "mirrored"], default="none",
+                   help="mirrored: tf.distribute.MirroredStrategy over every GPU (without GPUs: over "
+                        "DL_LOGICAL_CPUS logical CPU devices, to try it on a laptop)")
     args = p.parse_args(argv)
     if args.how_many_training_steps < 1 or args.train_batch_size < 1 or args.eval_step_interval < 1:
         p.error("--how_many_training_steps, --train_batch_size and --eval_step_interval must be at least 1")
@@ -154,7 +157,7 @@ class BottleneckCache:
         os.replace(tmp, target)  # atomic: an interrupted run never leaves half a file
 
 
-def bottlenecks(files, extractor, size, cache, batch_size):
+def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
     """(features, kept files, skipped [(file, reason)], counts) for a list of image files."""
     from tqdm import tqdm
 
@@ -188,7 +191,7 @@ def bottlenecks(files, extractor, size, cache, batch_size):
             good = [(f, x) for f, x, err in decoded if err is None]
             skipped += [(f, err) for f, x, err in decoded if err is not None]
             if good:
-                out = extractor.predict_on_batch(np.stack([x for _, x in good]))
+                out = (predict or extractor.predict_on_batch)(np.stack([x for _, x in good]))
                 for (f, _), v in zip(good, np.asarray(out)):
                     cache.put(digests[f], v)
                     vectors[f] = v
@@ -260,6 +263,24 @@ def plot_confusion(y_true, y_pred, labels, path, title):
     plt.close(fig)
 
 
+def make_strategy(kind):
+    """The tf.distribute strategy to train under: the default (one device) or MirroredStrategy.
+
+    MirroredStrategy keeps a copy of the model on each GPU, splits every batch between them and
+    adds up their gradients. Without GPUs, DL_LOGICAL_CPUS=2 splits the CPU into two logical
+    devices, so the same code path can be tried (and tested) anywhere.
+    """
+    import tensorflow as tf
+    if kind == "none":
+        return tf.distribute.get_strategy()
+    n_cpus = int(os.environ.get("DL_LOGICAL_CPUS", "0") or 0)
+    if not tf.config.list_physical_devices("GPU") and n_cpus > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n_cpus)
+        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
+    return tf.distribute.MirroredStrategy()
+
+
 def save_atomically(staging, final):
     """Swap the finished staging folder in for final; the old model survives any interruption."""
     import signal
@@ -310,14 +331,22 @@ def train(args, image_dir, classes, labels, staging, t0):
     backbone = args.backbone or (backbones() or [None])[0]
     if backbone is None:
         raise UserError("no backbone is installed in this image: see dl-assets list")
-    extractor, size = load_backbone(backbone)
+    strategy = make_strategy(args.distribute)
+    replicas = strategy.num_replicas_in_sync
+    if args.distribute != "none":
+        print(f"distribute: MirroredStrategy, {replicas} replica(s): "
+              f"{', '.join(d.split('/')[-1] for d in strategy.extended.worker_devices)}")
+    with strategy.scope():
+        extractor, size = load_backbone(backbone)
+    # Under a strategy, Keras' predict splits each batch between the replicas.
+    predict = None if args.distribute == "none" else (lambda x: extractor.predict(x, batch_size=len(x), verbose=0))
     print(f"retrain: {sum(map(len, classes.values()))} files in {len(labels)} classes from {image_dir}; "
           f"backbone {backbone} ({size}x{size}, {extractor.output_shape[-1]} features)")
 
     files = [f for label in labels for f in classes[label]]
     cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
     t_b = time.monotonic()
-    x_all, kept, skipped, counts = bottlenecks(files, extractor, size, cache, args.batch_size)
+    x_all, kept, skipped, counts = bottlenecks(files, extractor, size, cache, args.batch_size, predict)
     t_bottlenecks = time.monotonic() - t_b
     for f, reason in skipped:
         print(f"warning: skipped {f}: {reason}", file=sys.stderr)
@@ -342,26 +371,35 @@ def train(args, image_dir, classes, labels, staging, t0):
           f"{len(split['testing'])} testing")
 
     # The new final layer: a softmax over the bottlenecks, trained by plain gradient descent.
-    head = keras.Sequential([keras.Input((x_all.shape[1],)),
-                             keras.layers.Dense(len(labels), activation="softmax", name="final_result")])
-    optimizer = keras.optimizers.SGD(args.learning_rate)
-    cross_entropy = keras.losses.SparseCategoricalCrossentropy()
+    with strategy.scope():
+        head = keras.Sequential([keras.Input((x_all.shape[1],)),
+                                 keras.layers.Dense(len(labels), activation="softmax", name="final_result")])
+        optimizer = keras.optimizers.SGD(args.learning_rate)
+        optimizer.build(head.trainable_variables)
+
+    def replica_step(x, y):
+        """One step of what model.fit does, on this replica's share of the batch: predict,
+        measure the loss, follow its gradient (the optimizer adds up the replicas' gradients)."""
+        ctx = tf.distribute.get_replica_context()
+        share = tf.range(ctx.replica_id_in_sync_group, tf.shape(x)[0], ctx.num_replicas_in_sync)
+        x, y = tf.gather(x, share), tf.gather(y, share)
+        with tf.GradientTape() as tape:
+            p = head(x, training=True)
+            cross_entropy = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, p))
+            loss = cross_entropy / ctx.num_replicas_in_sync
+        grads = tape.gradient(loss, head.trainable_variables)
+        optimizer.apply_gradients(zip(grads, head.trainable_variables))
+        return loss, tf.reduce_sum(tf.cast(tf.argmax(p, 1) == y, tf.float32))
 
     @tf.function(reduce_retracing=True)
     def train_steps(xs, ys):
-        """len(xs) steps of what model.fit does: predict a batch, measure the loss, follow its gradient.
-
-        Several steps run in one call (a graph loop), so 4,000 small steps cost seconds, not minutes.
-        Returns the last step's cross entropy and accuracy.
-        """
+        """len(xs) training steps in one call (a graph loop): 4,000 small steps cost seconds.
+        Returns the last step's cross entropy and accuracy."""
         loss, accuracy = tf.constant(0.0), tf.constant(0.0)
         for i in tf.range(tf.shape(xs)[0]):
-            with tf.GradientTape() as tape:
-                p = head(xs[i], training=True)
-                loss = cross_entropy(ys[i], p)
-            grads = tape.gradient(loss, head.trainable_variables)
-            optimizer.apply_gradients(zip(grads, head.trainable_variables))
-            accuracy = tf.reduce_mean(tf.cast(tf.argmax(p, 1) == ys[i], tf.float32))
+            step_loss, correct = strategy.run(replica_step, args=(xs[i], ys[i]))
+            loss = strategy.reduce("SUM", step_loss, axis=None)
+            accuracy = strategy.reduce("SUM", correct, axis=None) / tf.cast(tf.shape(ys[i])[0], tf.float32)
         return loss, accuracy
 
     distort = args.flip_left_right or args.random_scale or args.random_brightness
@@ -422,7 +460,7 @@ def train(args, image_dir, classes, labels, staging, t0):
         plot_confusion(y_all[report_idx], pred, labels, staging / "confusion_matrix.png",
                        f"{report_name} set, {len(report_idx)} images")
     metrics = {
-        "backbone": backbone, "input_size": size, "labels": labels, "image_dir": str(image_dir),
+        "backbone": backbone, "replicas": replicas, "input_size": size, "labels": labels, "image_dir": str(image_dir),
         "images": {"total": len(kept), "skipped": len(skipped),
                    **{s: int(len(i)) for s, i in split.items()},
                    "per_class": dict(Counter(labels[i] for i in y_all))},

@@ -157,3 +157,16 @@ def test_evaluate_rejects_a_file_that_is_not_an_image(box, first_run):
 def test_evaluate_without_a_model_says_what_to_do(box):
     p = box.exec("./evaluate.sh", "--model_dir", "/tmp/nothing-here", "/tmp/heldout/dots/dots_0000.jpg")
     assert "run ./retrain.sh first" in one_line_error(p, "evaluate")
+
+
+def test_mirrored_strategy_over_two_logical_cpus_gives_the_same_training(box, first_run):
+    common = ["--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--how_many_training_steps", "100"]
+    single = box.exec("./retrain.sh", *common, "--name", "single", timeout=600)
+    mirrored = box.exec("env", "DL_LOGICAL_CPUS=2", "./retrain.sh", *common, "--name", "mirrored",
+                        "--distribute", "mirrored", timeout=600)
+    assert single.returncode == 0 and mirrored.returncode == 0, single.stderr + mirrored.stderr
+    assert "distribute: MirroredStrategy, 2 replica(s): device:CPU:0, device:CPU:1" in mirrored.stdout
+    # Each replica takes half of every batch and the gradients are summed: the same steps as one device.
+    lines = [re.findall(r"^(?:Step \d+|Final test).*$", p.stdout, re.M) for p in (single, mirrored)]
+    assert lines[0] and lines[0] == lines[1]
+    assert json.loads(box.exec("cat", "/tmp/models/mirrored/metrics.json").stdout)["replicas"] == 2
