@@ -52,4 +52,4 @@ echo "build: $image:$variant built in $(( $(date +%s) - start )) s, $(docker ima
 
 # Builds leave dangling images and cache behind: drop the dangling images, cap the cache.
 docker image prune -f >/dev/null
-docker builder prune -f --keep-storage "${BUILD_CACHE_KEEP:-12GB}" >/dev/null
+docker builder prune -f --keep-storage "${BUILD_CACHE_KEEP:-25GB}" >/dev/null
