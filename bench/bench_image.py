@@ -81,6 +81,11 @@ def main():
         timed_build()  # make sure the image is current before timing the warm path
     results["warm_rebuild_after_example_edit_s"] = warm_rebuild()
     results["image_size_gb"] = int(sh("docker", "image", "inspect", "-f", "{{.Size}}", TAG)) / 1e9
+    for other in ("cpu", "cuda"):  # the other variant too, when it is built
+        p = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", f"{IMAGE}:{other}"],
+                           capture_output=True, text=True)
+        if other != VARIANT and p.returncode == 0:
+            results[f"image_size_{other}_gb"] = int(p.stdout) / 1e9
     results["run_to_healthy_s"] = statistics.median(run_to_healthy() for _ in range(args.runs))
     results["import_tensorflow_s"] = statistics.median(import_tensorflow() for _ in range(args.runs))
     targets = {"warm_rebuild_after_example_edit_s": 30, "image_size_gb": 3.0, "run_to_healthy_s": 15}
