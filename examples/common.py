@@ -8,6 +8,7 @@ Kept apart so that each example file shows its own idea; nothing here is magic:
 - `load_backbone`: a frozen ImageNet network found by name among the image's assets, with its
   preprocessing built in, that turns an image into one feature vector (a "bottleneck").
 """
+import glob
 import os
 import signal
 import sys
@@ -83,13 +84,18 @@ def import_keras():
     """Import Keras (TensorFlow backend) without TensorFlow's C++ start-up lines.
 
     TensorFlow prints them before any log setting applies, so stderr is muted for the import only.
+    (`dl-doctor` explains a missing GPU properly.)
     """
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
     os.dup2(devnull, 2)
     try:
         import keras
-        import tensorflow  # noqa: F401
+        import tensorflow as tf
+        if not glob.glob("/dev/nvidia[0-9]*"):
+            # No GPU attached: a CUDA build logs a cuInit error while looking for one. Look now,
+            # muted. (With a GPU attached nothing is muted here: its errors are worth reading.)
+            tf.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
         os.close(saved)
