@@ -35,6 +35,7 @@ def main_guard(prog, main):
     def on_term(signum, frame):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
     try:
         sys.exit(main())
     except UserError as e:

@@ -417,12 +417,14 @@ def train(args, image_dir, classes, labels, staging, t0):
     done = 0
     for step in report_at:
         # Random training batches, with replacement; the seed makes them the same on every run.
-        batches = rng.integers(0, len(train_idx), (step + 1 - done, args.train_batch_size))
-        if distort:
-            xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches])
-        else:
-            xs = x_all[train_idx[batches]]
-        loss, acc = (float(v) for v in train_steps(xs, y_all[train_idx[batches]]))
+        # At most 200 steps go to the graph at once, so memory stays small whatever the interval.
+        for chunk in range(done, step + 1, 200):
+            batches = rng.integers(0, len(train_idx), (min(200, step + 1 - chunk), args.train_batch_size))
+            if distort:
+                xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches])
+            else:
+                xs = x_all[train_idx[batches]]
+            loss, acc = (float(v) for v in train_steps(xs, y_all[train_idx[batches]]))
         done = step + 1
         n_val = len(val_idx) if args.validation_batch_size < 0 else min(args.validation_batch_size, len(val_idx))
         vb = rng.choice(val_idx, n_val, replace=False) if n_val else val_idx
