@@ -44,6 +44,9 @@ def main_guard(prog, main):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except OSError as e:  # a full disk, a read-only folder...
         where = f" ({e.filename})" if e.filename else ""
         print(f"{prog}: error: {e.strerror or e}{where}", file=sys.stderr)

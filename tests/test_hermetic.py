@@ -1,0 +1,56 @@
+"""The examples in a locked-down container: no network, read-only root filesystem, no Linux
+capabilities; only /tmp and models/ writable (tmpfs), as on a hostile or air-gapped workshop."""
+import re
+
+import pytest
+
+from conftest import run
+
+LOCKED = ["--network", "none", "--read-only", "--cap-drop", "ALL", "--tmpfs", "/tmp",
+          "--tmpfs", "/home/jovyan/work/models:uid=1000,gid=100"]
+
+SCRIPT = r"""set -e
+./retrain.sh --how_many_training_steps 50 | grep '^Final test accuracy'
+./evaluate.sh --model_dir models/retrained --top_k 1 "$(dl-assets path dataset)" | grep -c '^  [a-z ]* 0\.'  
+./word_algebra.sh "king - man + woman" --topn 1
+./spacy_nlp.sh 'Apple is looking at buying U.K. startup for $1 billion' | grep '^entities'
+./faces.sh --sample astronaut | head -n 1
+./tune.sh --n_iter 2 --json | grep -c '"method"'
+./learning_curves.sh --epochs 5 | tail -n 1
+dl-assets verify | grep -vc ' ok$' || true
+"""
+
+
+@pytest.fixture(scope="module")
+def locked_run():
+    p = run(*LOCKED, command=["bash", "-c", SCRIPT], timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "Traceback" not in p.stderr
+    return p.stdout
+
+
+def test_retrain_and_evaluate(locked_run):
+    lines = locked_run.splitlines()
+    assert re.fullmatch(r"Final test accuracy = \d+\.\d% \(N=\d+\)", lines[0])
+    assert int(lines[1]) >= 200  # one top-1 line per image of the embedded dataset
+
+
+def test_word_algebra(locked_run):
+    assert re.search(r"^queen 0\.8\d\d$", locked_run, re.M)
+
+
+def test_spacy(locked_run):
+    assert "Apple (ORG)" in locked_run and "$1 billion (MONEY)" in locked_run
+
+
+def test_faces(locked_run):
+    assert "1 face found" in locked_run
+
+
+def test_tuning_and_learning_curves(locked_run):
+    assert re.search(r"^3$", locked_run, re.M)  # grid, random, hyperopt
+    assert "plot: models/learning_curves_demo.png" in locked_run
+
+
+def test_assets_verify_read_only(locked_run):
+    assert locked_run.rstrip().splitlines()[-1] == "0"  # no asset line other than "ok"
