@@ -101,6 +101,15 @@ def run(*run_args, command=(), timeout=600):
     return docker("run", "--rm", *run_args, IMAGE, *command, check=False, timeout=timeout)
 
 
+def one_line_error(p, prog):
+    """Assert p failed with exactly one line on stderr, '<prog>: error: ...'; return that line."""
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert p.returncode != 0
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"{prog}: error: ")
+    return lines[0]
+
+
 def pins(lock):
     """{name: version} of a uv/pip-tools lock file."""
     out = {}

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import running
+from conftest import one_line_error, running
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +18,6 @@ def ok(p):
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr
     return p.stdout
-
-
-def one_line_error(p, prog):
-    lines = [line for line in p.stderr.splitlines() if line.strip()]
-    assert p.returncode != 0 and len(lines) == 1, p.stderr
-    assert lines[0].startswith(f"{prog}: error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize("expression, top", [

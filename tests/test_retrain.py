@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import run, running
+from conftest import one_line_error, run, running
 
 STEPS = "300"
 
@@ -30,15 +30,6 @@ def first_run(box):
                  "--how_many_training_steps", STEPS, timeout=900)
     assert p.returncode == 0, p.stderr
     return p
-
-
-def one_line_error(p, prog):
-    """Assert p failed with exactly one line on stderr, no traceback; return that line."""
-    lines = [line for line in p.stderr.splitlines() if line.strip()]
-    assert p.returncode != 0
-    assert len(lines) == 1, p.stderr
-    assert lines[0].startswith(f"{prog}: error: ")
-    return lines[0]
 
 
 def test_prints_the_classic_lines(first_run):

@@ -110,8 +110,13 @@ def check(asset, path):
 
 # ---- downloading --------------------------------------------------------------------------
 
+def ca_bundle():
+    """The CA bundle for HTTPS behind an intercepting proxy: DL_ASSETS_CA, or the build's secret."""
+    return os.environ.get("DL_ASSETS_CA") or ("/run/secrets/ca" if os.path.exists("/run/secrets/ca") else None)
+
+
 def ssl_context():
-    ca = os.environ.get("DL_ASSETS_CA") or ("/run/secrets/ca" if os.path.exists("/run/secrets/ca") else None)
+    ca = ca_bundle()
     return ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
 
 
@@ -131,7 +136,7 @@ def download(url, target, desc):
 
 def pip_download(spec, filename, workdir):
     env = dict(os.environ)
-    ca = os.environ.get("DL_ASSETS_CA") or ("/run/secrets/ca" if os.path.exists("/run/secrets/ca") else None)
+    ca = ca_bundle()
     if ca:
         env["PIP_CERT"] = ca
     p = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
