@@ -29,7 +29,7 @@ def test_dl_doctor_describes_cpu_and_tensorflow():
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("cpu:") and "AVX2" in p.stdout and "GFLOP/s" in p.stdout
     build = "CUDA build (CUDA 12" if CUDA else "CPU build"
-    assert f"tensorflow:  2." in p.stdout and build in p.stdout
+    assert "tensorflow:  2." in p.stdout and build in p.stdout
 
 
 def test_dl_doctor_require_gpu_fails_without_a_gpu():

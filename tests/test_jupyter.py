@@ -7,7 +7,7 @@ import uuid
 import pytest
 import websocket
 
-from conftest import docker, http_get, running, wait_for
+from conftest import http_get, running, wait_for
 
 
 def test_api_answers_with_the_token(lab, token):

@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom through a real Jupyter kernel in the image, offline."""
 import json
-from pathlib import Path
 
 import pytest
 
