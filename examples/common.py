@@ -8,6 +8,7 @@ Kept apart so that each example file shows its own idea; nothing here is magic:
 - `load_backbone`: a frozen ImageNet network found by name among the image's assets, with its
   preprocessing built in, that turns an image into one feature vector (a "bottleneck").
 """
+import errno
 import glob
 import os
 import signal
@@ -20,6 +21,10 @@ import numpy as np  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
+# Pillow refuses images over ~89 M pixels when opening them. We check after JPEG's reduced-scale
+# decoding instead, so a 20000x20000 photo is read at 2500x2500, and only other huge images are refused.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+Image.MAX_IMAGE_PIXELS = None
 
 
 class UserError(Exception):
@@ -27,7 +32,11 @@ class UserError(Exception):
 
 
 class BadImage(UserError):
-    """A file that is not a usable image."""
+    """A file that is not a usable image: str() is "path: reason"."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 def main_guard(prog, main):
@@ -49,27 +58,47 @@ def main_guard(prog, main):
         sys.exit(141)
     except OSError as e:  # a full disk, a read-only folder...
         where = f" ({e.filename})" if e.filename else ""
-        print(f"{prog}: error: {e.strerror or e}{where}", file=sys.stderr)
+        hint = "; free some space, or write somewhere else" if e.errno == errno.ENOSPC else ""
+        print(f"{prog}: error: {e.strerror or e}{where}{hint}", file=sys.stderr)
         sys.exit(1)
+
+
+def read_image(path, draft=None):
+    """The image at path as a PIL RGB image, read by its content, not its name.
+
+    draft=(w, h): a JPEG may be decoded at a reduced scale (1/2 to 1/8) still at least that big.
+    Every problem with the file is a BadImage (one line), except real I/O errors.
+    """
+    try:
+        with Image.open(path) as image:
+            if image.format not in IMAGE_FORMATS:
+                raise BadImage(path, f"{image.format} images are not supported")
+            width, height = image.size
+            if draft:
+                image.draft("RGB", draft)  # JPEG: much faster, and much less memory
+            if image.width * image.height > MAX_PIXELS:  # a "decompression bomb", or just a huge PNG
+                raise BadImage(path, f"{width}x{height} pixels is too large to decode safely "
+                                     f"(limit {MAX_PIXELS // 10**6} megapixels; make it smaller)")
+            return image.convert("RGB")
+    except UnidentifiedImageError:
+        raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
+    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
+        if isinstance(e, OSError) and e.errno is not None:
+            raise  # a real I/O problem (permissions, disk), not a bad image
+        raise BadImage(path, f"unreadable image ({e})")
 
 
 def load_image(path, size):
     """The image at path as a (size, size, 3) float32 array of 0..255 RGB values."""
+    image = read_image(path, draft=(size, size))
+    return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
+def _empty(path):
     try:
-        with Image.open(path) as image:
-            if image.format not in IMAGE_FORMATS:
-                raise BadImage(f"{path}: {image.format} images are not supported")
-            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-            image = image.convert("RGB").resize((size, size), Image.BILINEAR)
-            return np.asarray(image, dtype=np.float32)
-    except UnidentifiedImageError:
-        raise BadImage(f"{path}: not an image")
-    except Image.DecompressionBombError:
-        raise BadImage(f"{path}: too large to decode safely")
-    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
-        if isinstance(e, OSError) and e.errno is not None:
-            raise  # a real I/O problem (permissions, disk), not a bad image
-        raise BadImage(f"{path}: unreadable image ({e})")
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
 
 
 def ema(values, weight=0.6):

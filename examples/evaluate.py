@@ -56,12 +56,16 @@ def load_model(model_dir):
     model_file, labels_file = model_dir / "model.keras", model_dir / "labels.txt"
     if not model_file.exists() or not labels_file.exists():
         raise UserError(f"no trained model in {model_dir} (model.keras and labels.txt): run ./retrain.sh first")
-    labels = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
+    labels = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     keras = import_keras()
     try:
         model = keras.models.load_model(model_file, compile=False)
     except Exception as e:  # a damaged or foreign file: Keras raises many kinds
         raise UserError(f"{model_file} is not a model this program can load ({type(e).__name__})")
+    shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if not shape or len(shape) != 4 or shape[3] != 3 or not shape[1] or shape[1] != shape[2]:
+        raise UserError(f"{model_file} takes input of shape {model.input_shape}, not square RGB images; "
+                        f"it was not made by ./retrain.sh")
     if model.output_shape[-1] != len(labels):
         raise UserError(f"{model_dir}: the model has {model.output_shape[-1]} outputs but labels.txt has "
                         f"{len(labels)} labels; the two files come from different runs")
@@ -81,7 +85,7 @@ def main(argv=None):
             x = load_image(f, size)
         except BadImage as e:
             print(f"evaluate: error: {e}", file=sys.stderr)
-            results.append({"image": str(f), "error": str(e).split(": ", 1)[-1]})
+            results.append({"image": str(f), "error": e.reason})
             errors += 1
             continue
         p = np.asarray(model.predict_on_batch(x[None]))[0]

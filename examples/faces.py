@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, main_guard  # noqa: E402
+from common import UserError, main_guard, read_image  # noqa: E402
 
 
-def read_image(path=None, sample=None):
+def photo(path=None, sample=None):
     """An RGB uint8 array from a file (read by content) or a scikit-image sample."""
     if sample:
         from skimage import data
@@ -27,14 +27,7 @@ def read_image(path=None, sample=None):
             raise UserError(f"scikit-image has no sample photo {sample!r} (try astronaut)")
         image = getattr(data, sample)()
         return np.stack([image] * 3, -1) if image.ndim == 2 else image[..., :3]
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file")
-    except (UnidentifiedImageError, OSError):
-        raise UserError(f"{path}: not an image")
+    return np.asarray(read_image(path))
 
 
 def detect(image, min_size=30):
@@ -65,7 +58,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if bool(args.image) == bool(args.sample):
         p.error("give an image file or --sample NAME")
-    image = read_image(args.image, args.sample)
+    image = photo(args.image, args.sample)
     faces = detect(image, args.min_size)
     print(f"{len(faces)} face{'s' if len(faces) != 1 else ''} found")
     for x, y, w, h in faces:

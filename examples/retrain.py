@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -75,8 +76,9 @@ def parse_args(argv=None):
 # ---- 1. the dataset ---------------------------------------------------------------------
 
 def label_of(folder_name):
-    """Folder name to label, as the classic retrain.py did: 'Homer_Simpson' -> 'homer simpson'."""
-    return re.sub(r"[^a-z0-9]+", " ", folder_name.lower()).strip()
+    """Folder name to label, as the classic retrain.py did: 'Homer_Simpson' -> 'homer simpson'.
+    Letters of every language stay ('Città_del_Capo' -> 'città del capo')."""
+    return re.sub(r"[\W_]+", " ", unicodedata.normalize("NFC", folder_name).lower()).strip()
 
 
 def which_set(relative_path, testing_percentage, validation_percentage):
@@ -94,24 +96,60 @@ def which_set(relative_path, testing_percentage, validation_percentage):
     return "training"
 
 
+def image_files(folder, seen):
+    """The (non-hidden) files under folder, sorted. Linked folders are followed, each folder once:
+    a link loop, a link into another class or a broken link is skipped with a warning, never an
+    endless walk. seen: (inode, device) of the folders not to enter (the dataset, the classes)."""
+    def warn(path, why):
+        print(f"warning: skipped {path}: {why}", file=sys.stderr)
+
+    files = []
+    for root, dirs, names in os.walk(folder, followlinks=True,
+                                     onerror=lambda e: warn(e.filename, e.strerror)):
+        keep = []
+        for d in sorted(d for d in dirs if not d.startswith(".")):
+            try:
+                key = os.stat(os.path.join(root, d))[1:3]
+            except OSError as e:
+                warn(os.path.join(root, d), e.strerror)
+                continue
+            if key in seen:
+                warn(os.path.join(root, d), "a link to a folder that is scanned already (a loop, or another class)")
+            else:
+                seen.add(key)
+                keep.append(d)
+        dirs[:] = keep
+        for n in sorted(n for n in names if not n.startswith(".")):
+            f = Path(root) / n
+            if f.is_file():
+                files.append(f)
+            elif f.is_symlink():
+                warn(f, "a broken link, or a link loop")
+    return files
+
+
 def scan(image_dir):
-    """{label: [files]} from a folder of class sub-folders (hidden files skipped, links not followed)."""
+    """{label: [files]} from a folder of class sub-folders (hidden files and folders skipped)."""
     if not image_dir.exists():
         raise UserError(f"image_dir {image_dir} does not exist")
     if not image_dir.is_dir():
         raise UserError(f"image_dir {image_dir} is not a folder")
     classes = {}
+    root = image_dir.resolve()
+    subs = []
     for sub in sorted(p for p in image_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if root.is_relative_to(sub.resolve()):
+            print(f"warning: skipped {sub}: a link back to the dataset folder (a loop)", file=sys.stderr)
+        else:
+            subs.append(sub)
+    seen = {os.stat(d)[1:3] for d in [image_dir, *subs]}  # (inode, device), whatever the path to it
+    for sub in subs:
         label = label_of(sub.name)
         if not label:
             raise UserError(f"folder {sub} gives an empty label: name it with letters or digits")
         if label in classes:
             raise UserError(f"folders {classes[label][0]} and {sub} both give the label {label!r}")
-        files = []
-        for root, dirs, names in os.walk(sub):  # followlinks=False: a symlink loop cannot trap us
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            files += [Path(root) / n for n in sorted(names) if not n.startswith(".")]
-        classes[label] = [sub] + [f for f in files if f.is_file()]
+        classes[label] = [sub] + image_files(sub, seen)
     if len(classes) < 2:
         raise UserError(f"{image_dir} has {len(classes)} class folder(s); retraining needs at least 2 "
                         f"(one sub-folder of images per category)")
@@ -180,7 +218,7 @@ def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
         try:
             return f, load_image(f, size), None
         except BadImage as e:
-            return f, None, str(e).split(": ", 1)[-1]
+            return f, None, e.reason
 
     computed = 0
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, \
@@ -305,13 +343,20 @@ def main(argv=None):
     labels = sorted(classes)
     for label, files in classes.items():
         if len(files) < MIN_IMAGES_WARN:
-            print(f"warning: class {label!r} has only {len(files)} images; {MIN_IMAGES_WARN} or more work better",
+            print(f"warning: class {label!r} has only {len(files)} image{'s' * (len(files) > 1)}; "
+                  f"{MIN_IMAGES_WARN} or more work better",
                   file=sys.stderr)
 
-    # Check the output folder before the slow part, so a typo costs seconds, not minutes.
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    if not os.access(args.output_dir, os.W_OK):
-        raise UserError(f"output folder {args.output_dir} is not writable")
+    # Check the output folders before the slow part, so a typo costs seconds, not minutes.
+    for folder in filter(None, (args.output_dir, args.bottleneck_dir)):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder} is a file, not a folder")
+        if folder.resolve().is_relative_to(image_dir.resolve()):
+            raise UserError(f"{folder} is inside the dataset {image_dir}: it would become a class; "
+                            f"write models somewhere else")
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise UserError(f"folder {folder} is not writable")
     staging = Path(tempfile.mkdtemp(prefix=f".{args.name}.tmp-", dir=args.output_dir))
     umask = os.umask(0)
     os.umask(umask)
@@ -363,6 +408,10 @@ def train(args, image_dir, classes, labels, staging, t0):
     split = {s: np.flatnonzero(sets == s) for s in ("training", "validation", "testing")}
     if len(split["training"]) == 0:
         raise UserError("no image fell in the training set: lower --testing_percentage/--validation_percentage")
+    untrained = [label for i, label in enumerate(labels) if not (y_all[split["training"]] == i).any()]
+    if untrained:
+        raise UserError(f"class {', '.join(map(repr, untrained))} has no training image (all fell in the "
+                        f"validation or testing set): add images to it")
     for s in ("validation", "testing"):
         missing = [label for i, label in enumerate(labels) if not (y_all[split[s]] == i).any()]
         if missing and len(split[s]):
@@ -456,7 +505,7 @@ def train(args, image_dir, classes, labels, staging, t0):
     # Everything goes to the staging folder first, then replaces models/<name> in one step.
     model = keras.Model(extractor.input, head(extractor.output), name=f"retrained_{backbone}")
     model.save(staging / "model.keras")
-    (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
+    (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
     plot_curves(history, staging / "learning_curves.png")
     if len(report_idx):
         plot_confusion(y_all[report_idx], pred, labels, staging / "confusion_matrix.png",
@@ -472,7 +521,8 @@ def train(args, image_dir, classes, labels, staging, t0):
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "seconds": round(time.monotonic() - t0, 3),
     }
-    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
     final = args.output_dir / args.name
     save_atomically(staging, final)
     print(f"retrain: model, labels, logs and plots in {final}/ ({time.monotonic() - t0:.1f} s); "

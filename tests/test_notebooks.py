@@ -1,11 +1,14 @@
-"""Every notebook runs top to bottom through a real Jupyter kernel in the image, offline."""
+"""Every notebook runs top to bottom through JupyterLab's own server, as a browser runs it, in a
+locked-down container: no network, read-only root filesystem, no Linux capabilities."""
 import json
 
 import pytest
 
 from conftest import REPO, running
+from test_hermetic import LOCKED
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "examples" / "notebooks").glob("*.ipynb"))
+CLIENT = (REPO / "tests" / "notebook_client.py").read_text()
 # Something each notebook must have printed or shown, beyond running without error.
 EXPECT = {
     "00_deep_learning_in_5_steps.ipynb": "final loss",
@@ -17,26 +20,11 @@ EXPECT = {
     "06_learning_curves.ipynb": "image/png",
 }
 
-RUN = """
-import json, sys, nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-nb = nbformat.read(sys.argv[1], as_version=4)
-client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": "notebooks"}})
-try:
-    client.execute()
-    error = None
-except CellExecutionError as e:
-    error = str(e).strip().splitlines()[-1]
-outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-print(json.dumps({"error": error, "errors": sum(o.output_type == "error" for o in outputs),
-                  "text": json.dumps(outputs)}))
-"""
-
 
 @pytest.fixture(scope="module")
-def box():
-    with running("--network", "none", command=["sleep", "infinity"]) as c:
+def locked_lab(token):
+    with running(*LOCKED, "-e", f"JUPYTER_TOKEN={token}") as c:
+        c.wait_healthy(timeout=90)
         yield c
 
 
@@ -45,9 +33,14 @@ def test_every_notebook_has_an_expectation():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_notebook_runs_without_errors(box, notebook):
-    p = box.exec("python", "-c", RUN, f"notebooks/{notebook}", timeout=1800)
+def test_notebook_runs_through_jupyter_without_errors(locked_lab, token, notebook):
+    p = locked_lab.exec("python", "-c", CLIENT, token, f"notebooks/{notebook}", timeout=1800)
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout.strip().splitlines()[-1])
     assert result["error"] is None and result["errors"] == 0, result["error"]
     assert EXPECT[notebook] in result["text"]
+
+
+def test_the_server_logged_no_error(locked_lab):
+    errors = [line for line in locked_lab.logs().splitlines() if line.startswith(("[E ", "[C "))]
+    assert errors == []

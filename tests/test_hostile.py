@@ -1,0 +1,208 @@
+"""Hostile input, as 40 workshop laptops produce it, in an offline container.
+
+A bad file given to a program is one line on stderr and a non-zero exit. A bad file inside a
+dataset is one warning line and is skipped (one broken download must not stop a class of 40);
+a class left with nothing to train on is an error. The user's files are never changed.
+"""
+import json
+import re
+
+import pytest
+
+from conftest import one_line_error, running
+
+# A dataset with every kind of trouble in it, next to a clean one. The 20000x20000 images are
+# uniform, so they are small files; decoding them naively takes 1.2 GB and half a minute.
+SETUP = r"""set -e
+python examples/make_dataset.py /tmp/clean --per_class 20 --seed 1 >/dev/null
+cp -r /tmp/clean /tmp/ds && cd /tmp/ds
+mkdir "Città_del Capo"
+for i in $(seq 0 19); do cp "rings/$(ls rings | sed -n "$((i + 1))p")" "Città_del Capo/foto $i ü 写真.jpg"; done
+cp dots/dots_0000.jpg "checks/$(printf 'bad\xffname').jpg"
+head -c 2000 dots/dots_0001.jpg > checks/truncated.jpg
+: > checks/empty.jpg
+echo 'not a picture' > checks/notes.png
+cp dots/dots_0002.png checks/really-a-png.jpg
+python -c "
+from PIL import Image
+Image.new('1', (20000, 20000)).save('rings/giant.png')
+Image.new('RGB', (20000, 20000), (200, 30, 30)).save('rings/giant.jpg', quality=50)"
+ln -s . loop
+ln -s .. stripes/loop
+ln -s a stripes/b && ln -s b stripes/a
+ln -s /nowhere dots/broken.jpg
+mkdir -p /tmp/elsewhere/more && cp dots/dots_0003.jpg /tmp/elsewhere/more/ && ln -s /tmp/elsewhere/more dots/more
+find /tmp/ds /tmp/elsewhere -type f -print0 | sort -z | xargs -0 md5sum > /tmp/dataset.md5
+"""
+
+SKIPPED = {  # file: why, as retrain prints it
+    "/tmp/ds/loop": "a link back to the dataset folder (a loop)",
+    "/tmp/ds/stripes/loop": "a link to a folder that is scanned already (a loop, or another class)",
+    "/tmp/ds/stripes/a": "a broken link, or a link loop",
+    "/tmp/ds/stripes/b": "a broken link, or a link loop",
+    "/tmp/ds/dots/broken.jpg": "a broken link, or a link loop",
+    "/tmp/ds/checks/empty.jpg": "not an image (an empty file)",
+    "/tmp/ds/checks/notes.png": "not an image",
+    "/tmp/ds/checks/truncated.jpg": "unreadable image (image file is truncated",
+    "/tmp/ds/rings/giant.png": "20000x20000 pixels is too large to decode safely",
+}
+
+
+@pytest.fixture(scope="module")
+def box():
+    with running("--network", "none", command=["sleep", "infinity"]) as c:
+        p = c.exec("bash", "-c", SETUP, timeout=300)
+        assert p.returncode == 0, p.stderr
+        yield c
+
+
+@pytest.fixture(scope="module")
+def hostile_run(box):
+    return box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                    "--how_many_training_steps", "50", timeout=600)
+
+
+def test_retrain_skips_each_bad_file_with_one_warning(hostile_run):
+    assert hostile_run.returncode == 0, hostile_run.stderr
+    lines = hostile_run.stderr.splitlines()
+    for path, why in SKIPPED.items():
+        assert len([line for line in lines if line.startswith(f"warning: skipped {path}: {why}")]) == 1, path
+    assert all(line.startswith("warning: ") for line in lines), hostile_run.stderr
+    assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", hostile_run.stdout, re.M)
+
+
+def test_odd_names_a_huge_jpeg_and_linked_folders_are_ordinary_images(box, hostile_run):
+    labels = box.exec("cat", "/tmp/models/retrained/labels.txt").stdout.splitlines()
+    assert labels == ["checks", "città del capo", "dots", "rings", "stripes"]
+    metrics = json.loads(box.exec("cat", "/tmp/models/retrained/metrics.json").stdout)
+    # 20 generated each, plus: checks the non-UTF-8 name and the PNG named .jpg; dots the linked
+    # folder; rings the 20000x20000 JPEG (decoded at 1/8 scale).
+    assert metrics["images"]["per_class"] == {"checks": 22, "città del capo": 20, "dots": 21, "rings": 21, "stripes": 20}
+
+
+def test_the_dataset_is_untouched(box, hostile_run):
+    p = box.exec("bash", "-c", "cd / && md5sum --quiet -c /tmp/dataset.md5 && "
+                 "find /tmp/ds /tmp/elsewhere -type f | wc -l")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert int(p.stdout) == int(box.exec("bash", "-c", "wc -l < /tmp/dataset.md5").stdout)
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/tmp/ds/checks/empty.jpg", "not an image (an empty file)"),
+    ("/tmp/ds/checks/truncated.jpg", "unreadable image (image file is truncated ("),
+    ("/tmp/ds/checks/notes.png", "not an image"),
+    ("/tmp/ds/rings/giant.png", "20000x20000 pixels is too large to decode safely "
+                                "(limit 89 megapixels; make it smaller)"),
+    ("/tmp/ds/dots/broken.jpg", "no such file or folder"),
+])
+def test_evaluate_refuses_a_bad_file_in_one_line(box, hostile_run, path, message):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", path)
+    assert one_line_error(p, "evaluate").startswith(f"evaluate: error: {path}: {message}")
+
+
+def test_evaluate_reads_a_huge_jpeg_and_odd_names(box, hostile_run):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--top_k", "1",
+                 "/tmp/ds/rings/giant.jpg", "/tmp/ds/Città_del Capo/foto 3 ü 写真.jpg")
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert "/tmp/ds/Città_del Capo/foto 3 ü 写真.jpg:" in p.stdout.splitlines()
+
+
+def test_faces_refuses_a_decompression_bomb(box):
+    p = box.exec("./faces.sh", "/tmp/ds/rings/giant.jpg", "--output", "/tmp/faces.png", timeout=60)
+    assert "20000x20000 pixels is too large to decode safely" in one_line_error(p, "faces")
+
+
+@pytest.mark.parametrize("setup, output, message", [
+    ("mkdir -p /tmp/ro && chmod 555 /tmp/ro", "/tmp/ro", "folder /tmp/ro is not writable"),
+    ("mkdir -p /tmp/ro && chmod 555 /tmp/ro", "/tmp/ro/sub", "Permission denied (/tmp/ro/sub)"),
+    ("true", "/tmp/clean/dots/dots_0000.jpg", "/tmp/clean/dots/dots_0000.jpg is a file, not a folder"),
+    ("true", "/tmp/clean/models", "/tmp/clean/models is inside the dataset /tmp/clean: it would become a class"),
+])
+def test_a_bad_output_folder_is_refused_before_the_slow_part(box, setup, output, message):
+    box.exec("bash", "-c", setup)
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/clean", "--output_dir", output)
+    assert message in one_line_error(p, "retrain")
+    assert box.exec("test", "-e", "/tmp/clean/models").returncode != 0
+
+
+def test_a_class_whose_only_image_is_held_out_is_an_error(box):
+    # which_set() puts solo/one_3.jpg in the validation or testing set, never in training.
+    p = box.exec("bash", "-c", "mkdir -p /tmp/one/solo && cp -r /tmp/clean/dots /tmp/one/ && "
+                 "cp /tmp/clean/rings/rings_0000.jpg /tmp/one/solo/one_3.jpg && "
+                 "./retrain.sh --image_dir /tmp/one --output_dir /tmp/one-models")
+    assert p.returncode == 1
+    lines = p.stderr.splitlines()
+    assert lines[0] == "warning: class 'solo' has only 1 image; 20 or more work better"
+    assert lines[1:] == ["retrain: error: class 'solo' has no training image (all fell in the validation or "
+                         "testing set): add images to it"]
+
+
+FOREIGN = r"""
+import os, shutil
+from pathlib import Path
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+L = keras.layers
+models = {
+    "head-only": [keras.Input((1280,)), L.Dense(5, activation="softmax")],
+    "grayscale": [keras.Input((64, 64, 1)), L.Flatten(), L.Dense(5, activation="softmax")],
+    "small-input": [keras.Input((96, 96, 3)), L.Conv2D(4, 3), L.GlobalAveragePooling2D(), L.Dense(5, activation="softmax")],
+}
+for name, layers in models.items():
+    d = Path("/tmp/foreign") / name
+    d.mkdir(parents=True)
+    keras.Sequential(layers).save(d / "model.keras")
+    shutil.copy("/tmp/models/retrained/labels.txt", d)
+d = Path("/tmp/foreign/not-a-model"); d.mkdir()
+(d / "model.keras").write_text("hello"); shutil.copy("/tmp/models/retrained/labels.txt", d)
+shutil.copytree("/tmp/models/retrained", "/tmp/foreign/other-labels")
+Path("/tmp/foreign/other-labels/labels.txt").write_text("cats\ndogs\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def foreign(box, hostile_run):
+    p = box.exec("python", "-c", FOREIGN)
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("model, message", [
+    ("head-only", "takes input of shape (None, 1280), not square RGB images; it was not made by ./retrain.sh"),
+    ("grayscale", "takes input of shape (None, 64, 64, 1), not square RGB images"),
+    ("not-a-model", "is not a model this program can load"),
+    ("other-labels", "the model has 5 outputs but labels.txt has 2 labels"),
+])
+def test_evaluate_refuses_a_foreign_model_folder(box, foreign, model, message):
+    p = box.exec("./evaluate.sh", "--model_dir", f"/tmp/foreign/{model}", "/tmp/clean/dots/dots_0000.jpg")
+    assert message in one_line_error(p, "evaluate")
+
+
+def test_evaluate_takes_a_model_of_another_input_size(box, foreign):
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/foreign/small-input", "--top_k", "5",
+                 "/tmp/clean/dots/dots_0000.jpg")
+    assert p.returncode == 0, p.stderr
+    assert sorted(line.split()[0] for line in p.stdout.splitlines()) == ["checks", "città", "dots", "rings",
+                                                                         "stripes"]
+
+
+def test_a_full_disk_keeps_the_previous_model():
+    """Output on a 14 MB tmpfs: the first model (9.6 MB) fits, a second one beside it does not."""
+    script = r"""
+python examples/make_dataset.py /tmp/small --per_class 20 --seed 1 >/dev/null
+python examples/make_dataset.py /tmp/big --per_class 30 --seed 2 >/dev/null
+./retrain.sh --image_dir /tmp/small --output_dir /out --how_many_training_steps 20 >/dev/null || exit 9
+md5sum /out/retrained/model.keras /out/retrained/labels.txt /out/retrained/metrics.json > /tmp/before.md5
+./retrain.sh --image_dir /tmp/big --output_dir /out --how_many_training_steps 20 >/dev/null 2>/tmp/err
+echo "exit $?"
+grep -v "^warning: " /tmp/err  # every line that is not a warning
+md5sum --quiet -c /tmp/before.md5 && echo "previous model intact"
+ls -A /out
+"""
+    with running("--network", "none", "--tmpfs", "/out:size=14m,uid=1000,gid=100",
+                 command=["sleep", "infinity"]) as c:
+        p = c.exec("bash", "-c", script, timeout=600)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "exit 1", p.stdout + p.stderr
+    assert re.fullmatch(r"retrain: error: No space left on device.*; free some space, or write somewhere else",
+                        lines[1])
+    assert lines[2:] == ["previous model intact", ".bottlenecks", "retrained"]  # no half-written folder
