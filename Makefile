@@ -11,6 +11,7 @@ ASSETS    ?= upstream
 PYTHON    ?= python3
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?= --cold
 VENV      := .venv
 BIN       := $(VENV)/bin
 SHELL     := /bin/bash
@@ -64,20 +65,23 @@ jupyter: build ## JupyterLab and TensorBoard on 127.0.0.1 (ports 8888, 6006) ove
 shell: build ## A bash shell in the image, ./data and ./models mounted
 	docker run --rm -it $(RUN_AS) $(MOUNTS) $(TAG) bash
 
-lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into hash-pinned locks (uv)
+lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (uv with hashes; apt)
 	cd docker/requirements && for v in cpu cuda; do ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 $$v.in -o $$v.txt || exit 1; done
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.9 dev.in -o dev.txt
+	docker/harness/lock-apt.sh
 
-lint: $(VENV)/.ready ## hadolint the Dockerfiles, shellcheck the scripts
+lint: $(VENV)/.ready ## hadolint the Dockerfiles, check every install is pinned by a lock, shellcheck the scripts
 	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/python docker/harness/check-pins.py docker/Dockerfile
 	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/fix-permissions \
 	  examples/scripts/*.sh .ci/run
 
-bench: build $(VENV)/.ready ## Benchmarks: build/size/start-up, retrain/evaluate; tables and bench/results/*.json
-	$(BIN)/python bench/bench_image.py
+bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BENCH_ARGS= to skip it): tables, bench/results/*.json
+	$(BIN)/python bench/bench_image.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_retrain.py
+	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
 clean: ## Remove the containers, images and build cache this project made, and the venv
 	-docker compose down --volumes --remove-orphans

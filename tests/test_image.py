@@ -91,3 +91,10 @@ def test_labels_match_the_lock(image, lock):
 def test_no_compiler_in_the_image(host):
     for tool in ("gcc", "cc", "g++", "make"):
         assert not host.exists(tool), f"{tool} is in the final image"
+
+
+def test_debian_packages_are_at_their_locked_versions(host):
+    locked = dict(line.split("=", 1) for line in (REQUIREMENTS / "apt-os.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    for name, version in locked.items():
+        assert host.package(name).version == version, name

@@ -1,0 +1,127 @@
+"""N Jupyter kernels each training a small Keras model at the same time, in one container.
+
+Used by tests/test_load.py (everything finishes, memory within the bound) and by
+bench/bench_load.py (the figures). While the kernels work, one thread times GET /api every
+LATENCY_EVERY seconds (is the server still responsive?) and another samples the container's
+anonymous memory (what the kernels really use; page cache can be reclaimed) from its cgroup.
+"""
+import json
+import statistics
+import threading
+import time
+import urllib.request
+import uuid
+
+import websocket
+
+LATENCY_EVERY = 0.25
+# What every kernel runs: import TensorFlow/Keras, fit a small network, print its accuracy.
+FIT = """
+import numpy as np, keras
+rng = np.random.default_rng(0)
+x = rng.normal(size=(4000, 20)).astype("float32")
+y = (x[:, :10].sum(1) > x[:, 10:].sum(1)).astype("int32")
+model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(64, activation="relu"),
+                          keras.layers.Dense(2, activation="softmax")])
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, epochs=10, batch_size=64, verbose=0)
+print("accuracy", round(history.history["accuracy"][-1], 3))
+"""
+# cgroup v2 (memory.stat "anon") or v1 ("total_rss"), inside the container.
+MEMORY = ("cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat")
+
+
+def _request(url, token, method="GET", timeout=30):
+    req = urllib.request.Request(url, method=method, headers={"Authorization": "token " + token})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"null")
+
+
+def anon_bytes(container):
+    """The container's anonymous (non-reclaimable) memory in bytes, from its cgroup."""
+    stat = dict(line.split() for line in container.exec("sh", "-c", MEMORY).stdout.splitlines())
+    return int(stat.get("anon", stat.get("total_rss", 0)))
+
+
+def _execute(ws_url, token, code, timeout):
+    """Run code in a kernel over its websocket; return (stdout, error or None)."""
+    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
+    try:
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "load",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False}}))
+        out, error = [], None
+        while True:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                error = f"{msg['content']['ename']}: {msg['content']['evalue']}"
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return "".join(out), error
+    finally:
+        ws.close()
+
+
+def run_load(container, token, kernels=8, timeout=600):
+    """Start `kernels` kernels through the REST API, run FIT in all of them at once; return figures."""
+    base = container.url(8888)[:-1]
+    baseline = anon_bytes(container)
+    ids = [_request(f"{base}/api/kernels", token, "POST")["id"] for _ in range(kernels)]
+    results, latencies, memory, done = {}, [], [baseline], threading.Event()
+
+    def probe():
+        while not done.is_set():
+            t = time.perf_counter()
+            try:
+                _request(f"{base}/api", token, timeout=10)
+                latencies.append(time.perf_counter() - t)
+            except OSError:
+                latencies.append(float("inf"))
+            done.wait(LATENCY_EVERY)
+
+    def sample():
+        while not done.is_set():
+            memory.append(anon_bytes(container))
+            done.wait(0.5)
+
+    def work(kid):
+        t = time.perf_counter()
+        ws_url = f"{base}/api/kernels/{kid}/channels".replace("http", "ws", 1)
+        try:
+            out, error = _execute(ws_url, token, FIT, timeout)
+        except Exception as e:  # noqa: BLE001 - a dead kernel or socket is a result to report
+            out, error = "", f"{type(e).__name__}: {e}"
+        results[kid] = {"stdout": out, "error": error, "seconds": time.perf_counter() - t}
+
+    watchers = [threading.Thread(target=f, daemon=True) for f in (probe, sample)]
+    workers = [threading.Thread(target=work, args=(kid,)) for kid in ids]
+    t0 = time.perf_counter()
+    for th in watchers + workers:
+        th.start()
+    for th in workers:
+        th.join(timeout)
+    wall = time.perf_counter() - t0
+    done.set()
+    for th in watchers:
+        th.join()
+    alive = _request(f"{base}/api/kernels", token)
+    for kid in ids:
+        _request(f"{base}/api/kernels/{kid}", token, "DELETE")
+    finite = sorted(v for v in latencies if v != float("inf"))
+    return {
+        "kernels": kernels, "results": results, "wall_s": wall,
+        "kernels_alive_after": sum(k["id"] in ids for k in alive),
+        "memory_baseline_mib": baseline / 2**20, "memory_peak_mib": max(memory) / 2**20,
+        "memory_per_kernel_mib": (max(memory) - baseline) / 2**20 / kernels,
+        "api_probes": len(latencies), "api_failures": len(latencies) - len(finite),
+        "api_latency_ms": {"p50": statistics.median(finite) * 1e3 if finite else None,
+                           "p95": finite[int(0.95 * (len(finite) - 1))] * 1e3 if finite else None,
+                           "max": finite[-1] * 1e3 if finite else None},
+    }
