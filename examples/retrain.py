@@ -440,18 +440,24 @@ def train(args, image_dir, classes, labels, staging, t0):
         optimizer.apply_gradients(zip(grads, head.trainable_variables))
         return loss, tf.reduce_sum(tf.cast(tf.argmax(p, 1) == y, tf.float32))
 
+    distort = args.flip_left_right or args.random_scale or args.random_brightness
+    # Without distortions a batch is just indices into the training bottlenecks, which go to
+    # TensorFlow once (not a copy of every batch's features at every call).
+    train_features = None if distort else tf.constant(x_all[split["training"]])
+
     @tf.function(reduce_retracing=True)
     def train_steps(xs, ys):
         """len(xs) training steps in one call (a graph loop): 4,000 small steps cost seconds.
+        xs: batches of features (distortions) or of indices into the training set.
         Returns the last step's cross entropy and accuracy."""
         loss, accuracy = tf.constant(0.0), tf.constant(0.0)
         for i in tf.range(tf.shape(xs)[0]):
-            step_loss, correct = strategy.run(replica_step, args=(xs[i], ys[i]))
+            x = xs[i] if distort else tf.gather(train_features, xs[i])
+            step_loss, correct = strategy.run(replica_step, args=(x, ys[i]))
             loss = strategy.reduce("SUM", step_loss, axis=None)
             accuracy = strategy.reduce("SUM", correct, axis=None) / tf.cast(tf.shape(ys[i])[0], tf.float32)
         return loss, accuracy
 
-    distort = args.flip_left_right or args.random_scale or args.random_brightness
     if distort:
         print("distortions: on; every step runs the backbone on new distorted images (no cache: slow)")
         train_images = np.stack([load_image(kept[i], size) for i in split["training"]])
@@ -472,7 +478,7 @@ def train(args, image_dir, classes, labels, staging, t0):
             if distort:
                 xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches])
             else:
-                xs = x_all[train_idx[batches]]
+                xs = batches
             loss, acc = (float(v) for v in train_steps(xs, y_all[train_idx[batches]]))
         done = step + 1
         n_val = len(val_idx) if args.validation_batch_size < 0 else min(args.validation_batch_size, len(val_idx))
