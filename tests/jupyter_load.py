@@ -43,30 +43,26 @@ def anon_bytes(container):
     return int(stat.get("anon", stat.get("total_rss", 0)))
 
 
-def _execute(ws_url, token, code, timeout):
-    """Run code in a kernel over its websocket; return (stdout, error or None)."""
-    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
-    try:
-        msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "load",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False}}))
-        out, error = [], None
-        while True:
-            msg = json.loads(ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                error = f"{msg['content']['ename']}: {msg['content']['evalue']}"
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return "".join(out), error
-    finally:
-        ws.close()
+def execute(ws, code):
+    """Run code in a kernel through its open websocket; return (stdout, error or None)."""
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": uuid.uuid4().hex, "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                    "allow_stdin": False}}))
+    out, error = [], None
+    while True:
+        msg = json.loads(ws.recv())  # the socket's timeout bounds the wait
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            error = "\n".join(msg["content"]["traceback"])
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(out), error
 
 
 def run_load(container, token, kernels=8, timeout=600):
@@ -95,7 +91,11 @@ def run_load(container, token, kernels=8, timeout=600):
         t = time.perf_counter()
         ws_url = f"{base}/api/kernels/{kid}/channels".replace("http", "ws", 1)
         try:
-            out, error = _execute(ws_url, token, FIT, timeout)
+            ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
+            try:
+                out, error = execute(ws, FIT)
+            finally:
+                ws.close()
         except Exception as e:  # noqa: BLE001 - a dead kernel or socket is a result to report
             out, error = "", f"{type(e).__name__}: {e}"
         results[kid] = {"stdout": out, "error": error, "seconds": time.perf_counter() - t}

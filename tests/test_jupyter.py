@@ -2,12 +2,12 @@
 import json
 import re
 import time
-import uuid
 
 import pytest
 import websocket
 
 from conftest import http_get, running, wait_for
+from jupyter_load import execute
 
 
 def test_api_answers_with_the_token(lab, token):
@@ -35,29 +35,6 @@ def test_the_workdir_is_the_jupyter_root(lab, token):
     assert {"examples", "notebooks", "data", "models"} <= names
 
 
-def execute(ws, code, timeout=60):
-    """Run code through a kernel's websocket; return its stdout text."""
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False}}))
-    out, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = json.loads(ws.recv())
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
-            out.append(msg["content"]["text"])
-        elif msg["msg_type"] == "error":
-            raise AssertionError("\n".join(msg["content"]["traceback"]))
-        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            return "".join(out)
-    raise AssertionError("no answer from the kernel in time")
-
-
 def test_a_kernel_runs_code_through_the_server_and_only_with_the_token(lab, token):
     status, body = http_get(lab.url(8888, "/api/kernels"), token, method="POST")
     assert status == 201
@@ -69,7 +46,8 @@ def test_a_kernel_runs_code_through_the_server_and_only_with_the_token(lab, toke
     assert refused.value.status_code == 403
     ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=60)
     try:
-        out = execute(ws, "import sys, keras; print(6 * 7, sys.prefix, keras.backend.backend())")
+        out, error = execute(ws, "import sys, keras; print(6 * 7, sys.prefix, keras.backend.backend())")
+        assert error is None, error
     finally:
         ws.close()
         http_get(lab.url(8888, f"/api/kernels/{kernel['id']}"), token, method="DELETE")
