@@ -13,6 +13,7 @@ import glob
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
@@ -21,10 +22,6 @@ import numpy as np  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
-# Pillow refuses images over ~89 M pixels when opening them. We check after JPEG's reduced-scale
-# decoding instead, so a 20000x20000 photo is read at 2500x2500, and only other huge images are refused.
-MAX_PIXELS = Image.MAX_IMAGE_PIXELS
-Image.MAX_IMAGE_PIXELS = None
 
 
 class UserError(Exception):
@@ -70,15 +67,16 @@ def read_image(path, draft=None):
     Every problem with the file is a BadImage (one line), except real I/O errors.
     """
     try:
-        with Image.open(path) as image:
+        with _open_unchecked(path) as image:
             if image.format not in IMAGE_FORMATS:
                 raise BadImage(path, f"{image.format} images are not supported")
             width, height = image.size
             if draft:
                 image.draft("RGB", draft)  # JPEG: much faster, and much less memory
-            if image.width * image.height > MAX_PIXELS:  # a "decompression bomb", or just a huge PNG
+            limit = Image.MAX_IMAGE_PIXELS or float("inf")
+            if image.width * image.height > limit:  # a "decompression bomb", or just a huge PNG
                 raise BadImage(path, f"{width}x{height} pixels is too large to decode safely "
-                                     f"(limit {MAX_PIXELS // 10**6} megapixels; make it smaller)")
+                                     f"(limit {limit // 10**6:.0f} megapixels; make it smaller)")
             return image.convert("RGB")
     except UnidentifiedImageError:
         raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
@@ -86,6 +84,21 @@ def read_image(path, draft=None):
         if isinstance(e, OSError) and e.errno is not None:
             raise  # a real I/O problem (permissions, disk), not a bad image
         raise BadImage(path, f"unreadable image ({e})")
+
+
+_OPENING = threading.Lock()
+
+
+def _open_unchecked(path):
+    """Image.open without Pillow's size limit, which read_image applies after JPEG's reduced-scale
+    decoding instead: a 20000x20000 photo is read at 2500x2500. Opening reads only the header, so
+    the limit is off only for that instant (our decoding threads take turns), then back on."""
+    with _OPENING:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
 
 
 def load_image(path, size):
