@@ -6,9 +6,9 @@ removed at the end, also when a test fails.
 """
 import json
 import os
-import re
 import secrets
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +21,8 @@ import testinfra
 IMAGE = os.environ.get("IMAGE", "rucka/deeplearning:cpu")
 REPO = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO / "docker" / "requirements"
+sys.path.insert(0, str(REPO / "docker" / "rootfs" / "usr" / "local" / "lib" / "deeplearning"))
+from dl_lock import locked_versions, requirement_names  # noqa: E402  (the image's own reader)
 VARIANT = os.environ.get("VARIANT", "cpu")
 
 
@@ -112,21 +114,11 @@ def one_line_error(p, prog):
 
 def pins(lock):
     """{name: version} of a uv/pip-tools lock file."""
-    out = {}
-    for line in lock.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", line)
-        if m:
-            out[m.group(1).lower()] = m.group(2)
-    return out
+    return locked_versions(lock)
 
 
 def direct_requirements(path):
-    names = []
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower())
-    return names
+    return [name.lower() for name in requirement_names(path)]
 
 
 @pytest.fixture(scope="session")

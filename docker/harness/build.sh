@@ -30,11 +30,10 @@ fi
 
 # One label per direct requirement, its version read from the lock: `docker inspect` tells
 # what is inside without running the image.
-lock="$top/docker/requirements/$variant.txt"
-while read -r name; do
-  version=$(grep -i -m1 -E "^${name//./\\.}==" "$lock" | sed -E 's/^[^=]+==([^ ;\\]+).*/\1/')
-  [ -n "$version" ] && args+=(--label "io.github.rucka.deeplearning.lib.${name,,}=$version")
-done < <(sed -e 's/#.*//' -e 's/[<>=!~;[ ].*//' "$top/docker/requirements/$variant.in" | grep -v '^$')
+while IFS='=' read -r name version; do
+  args+=(--label "io.github.rucka.deeplearning.lib.${name,,}=$version")
+done < <(python3 "$top/docker/rootfs/usr/local/lib/deeplearning/dl_lock.py" labels \
+           "$top/docker/requirements/$variant.in" "$top/docker/requirements/$variant.txt")
 
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rev=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
