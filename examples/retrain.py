@@ -96,25 +96,27 @@ def which_set(relative_path, testing_percentage, validation_percentage):
     return "training"
 
 
+def warn_skipped(path, why):
+    """The one warning line for anything in the dataset that is left out."""
+    print(f"warning: skipped {path}: {why}", file=sys.stderr)
+
+
 def image_files(folder, seen):
     """The (non-hidden) files under folder, sorted. Linked folders are followed, each folder once:
     a link loop, a link into another class or a broken link is skipped with a warning, never an
     endless walk. seen: (inode, device) of the folders not to enter (the dataset, the classes)."""
-    def warn(path, why):
-        print(f"warning: skipped {path}: {why}", file=sys.stderr)
-
     files = []
     for root, dirs, names in os.walk(folder, followlinks=True,
-                                     onerror=lambda e: warn(e.filename, e.strerror)):
+                                     onerror=lambda e: warn_skipped(e.filename, e.strerror)):
         keep = []
         for d in sorted(d for d in dirs if not d.startswith(".")):
             try:
                 key = os.stat(os.path.join(root, d))[1:3]
             except OSError as e:
-                warn(os.path.join(root, d), e.strerror)
+                warn_skipped(os.path.join(root, d), e.strerror)
                 continue
             if key in seen:
-                warn(os.path.join(root, d), "a link to a folder that is scanned already (a loop, or another class)")
+                warn_skipped(os.path.join(root, d), "a link to a folder that is scanned already (a loop, or another class)")
             else:
                 seen.add(key)
                 keep.append(d)
@@ -124,7 +126,7 @@ def image_files(folder, seen):
             if f.is_file():
                 files.append(f)
             elif f.is_symlink():
-                warn(f, "a broken link, or a link loop")
+                warn_skipped(f, "a broken link, or a link loop")
     return files
 
 
@@ -139,7 +141,7 @@ def scan(image_dir):
     subs = []
     for sub in sorted(p for p in image_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if root.is_relative_to(sub.resolve()):
-            print(f"warning: skipped {sub}: a link back to the dataset folder (a loop)", file=sys.stderr)
+            warn_skipped(sub, "a link back to the dataset folder (a loop)")
         else:
             subs.append(sub)
     seen = {os.stat(d)[1:3] for d in [image_dir, *subs]}  # (inode, device), whatever the path to it
@@ -394,7 +396,7 @@ def train(args, image_dir, classes, labels, staging, t0):
     x_all, kept, skipped, counts = bottlenecks(files, extractor, size, cache, args.batch_size, predict)
     t_bottlenecks = time.monotonic() - t_b
     for f, reason in skipped:
-        print(f"warning: skipped {f}: {reason}", file=sys.stderr)
+        warn_skipped(f, reason)
     label_index = {f: labels.index(label) for label in labels for f in classes[label]}
     y_all = np.array([label_index[f] for f in kept], dtype=np.int64)
     lost = [label for i, label in enumerate(labels) if not (y_all == i).any()]
