@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import IMAGE, VARIANT, running  # noqa: E402
 from jupyter_load import run_load  # noqa: E402
 from test_hermetic import LOCKED  # noqa: E402
+from test_load import KERNELS, MEMORY_BOUND_MIB  # noqa: E402
 from test_notebooks import CLIENT, NOTEBOOKS  # noqa: E402
 
 
@@ -41,7 +42,7 @@ def notebook_suite(token):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kernels", type=int, default=8)
+    ap.add_argument("--kernels", type=int, default=KERNELS)
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / f"jupyter-{VARIANT}.json"))
     args = ap.parse_args()
     token = secrets.token_hex(16)
@@ -67,7 +68,8 @@ def main():
         print(f"  {key:26s} {value:10.1f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"image": IMAGE, "machine": machine, "results": results,
-                                          "bound": {"memory_mib": 4096, "per": "8 kernels (tests/test_load.py)"},
+                                          "bound": {"memory_mib": MEMORY_BOUND_MIB,
+                                                    "per": f"{KERNELS} kernels (tests/test_load.py)"},
                                           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
                                          indent=2) + "\n")
 

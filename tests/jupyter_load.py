@@ -1,7 +1,7 @@
 """N Jupyter kernels each training a small Keras model at the same time, in one container.
 
 Used by tests/test_load.py (everything finishes, memory within the bound) and by
-bench/bench_load.py (the figures). While the kernels work, one thread times GET /api every
+bench/bench_jupyter.py (the figures). While the kernels work, one thread times GET /api every
 LATENCY_EVERY seconds (is the server still responsive?) and another samples the container's
 anonymous memory (what the kernels really use; page cache can be reclaimed) from its cgroup.
 """
@@ -9,10 +9,11 @@ import json
 import statistics
 import threading
 import time
-import urllib.request
-import uuid
 
 import websocket
+
+from conftest import http_get
+from notebook_client import execute_request
 
 LATENCY_EVERY = 0.25
 # What every kernel runs: import TensorFlow/Keras, fit a small network, print its accuracy.
@@ -31,31 +32,21 @@ print("accuracy", round(history.history["accuracy"][-1], 3))
 MEMORY = ("cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat")
 
 
-def _request(url, token, method="GET", timeout=30):
-    req = urllib.request.Request(url, method=method, headers={"Authorization": "token " + token})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"null")
-
-
 def anon_bytes(container):
     """The container's anonymous (non-reclaimable) memory in bytes, from its cgroup."""
     stat = dict(line.split() for line in container.exec("sh", "-c", MEMORY).stdout.splitlines())
     return int(stat.get("anon", stat.get("total_rss", 0)))
 
 
-def execute(ws, code):
-    """Run code in a kernel through its open websocket; return (stdout, error or None)."""
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False}}))
-    out, error = [], None
-    while True:
-        msg = json.loads(ws.recv())  # the socket's timeout bounds the wait
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+def execute(ws, code, timeout=60):
+    """Run code in a kernel through its open websocket; return (stdout, error or None).
+    Raises AssertionError when the kernel has not finished within timeout seconds."""
+    request = execute_request(code)
+    ws.send(json.dumps(request))
+    out, error, deadline = [], None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
             continue
         if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
             out.append(msg["content"]["text"])
@@ -63,23 +54,24 @@ def execute(ws, code):
             error = "\n".join(msg["content"]["traceback"])
         elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             return "".join(out), error
+    raise AssertionError("no answer from the kernel in time")
 
 
 def run_load(container, token, kernels=8, timeout=600):
     """Start `kernels` kernels through the REST API, run FIT in all of them at once; return figures."""
     base = container.url(8888)[:-1]
     baseline = anon_bytes(container)
-    ids = [_request(f"{base}/api/kernels", token, "POST")["id"] for _ in range(kernels)]
+    ids = [json.loads(http_get(f"{base}/api/kernels", token, method="POST")[1])["id"] for _ in range(kernels)]
     results, latencies, memory, done = {}, [], [baseline], threading.Event()
 
     def probe():
         while not done.is_set():
             t = time.perf_counter()
             try:
-                _request(f"{base}/api", token, timeout=10)
-                latencies.append(time.perf_counter() - t)
+                ok = http_get(f"{base}/api", token, timeout=10)[0] == 200
             except OSError:
-                latencies.append(float("inf"))
+                ok = False
+            latencies.append(time.perf_counter() - t if ok else float("inf"))
             done.wait(LATENCY_EVERY)
 
     def sample():
@@ -93,7 +85,7 @@ def run_load(container, token, kernels=8, timeout=600):
         try:
             ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
             try:
-                out, error = execute(ws, FIT)
+                out, error = execute(ws, FIT, timeout)
             finally:
                 ws.close()
         except Exception as e:  # noqa: BLE001 - a dead kernel or socket is a result to report
@@ -111,9 +103,9 @@ def run_load(container, token, kernels=8, timeout=600):
     done.set()
     for th in watchers:
         th.join()
-    alive = _request(f"{base}/api/kernels", token)
+    alive = json.loads(http_get(f"{base}/api/kernels", token)[1])
     for kid in ids:
-        _request(f"{base}/api/kernels/{kid}", token, "DELETE")
+        http_get(f"{base}/api/kernels/{kid}", token, method="DELETE")
     finite = sorted(v for v in latencies if v != float("inf"))
     return {
         "kernels": kernels, "results": results, "wall_s": wall,

@@ -6,7 +6,8 @@ Executed inside the container (the tests start it with --network none, so only i
 reaches the server): reads the notebook through the contents API, starts a session (a kernel)
 through the sessions API, sends each code cell over the kernel's websocket, stops at the first
 error, deletes the session. Prints one JSON line: {"error", "errors", "seconds", "text"}.
-Uses only what the image has (tornado comes with Jupyter).
+Uses only what the image has (tornado comes with Jupyter). The host tests import execute_request
+from here, so every kernel request in the tests is built in one place.
 """
 import asyncio
 import json
@@ -14,9 +15,6 @@ import sys
 import time
 import urllib.request
 import uuid
-
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 SERVER = "127.0.0.1:8888"
 CELL_TIMEOUT = 900
@@ -39,6 +37,9 @@ def execute_request(code):
 
 
 async def run(token, path):
+    from tornado.httpclient import HTTPRequest  # the image has tornado; the host tests need not
+    from tornado.websocket import websocket_connect
+
     headers = {"Authorization": "token " + token, "Content-Type": "application/json"}
     t0 = time.monotonic()
     notebook = api("GET", f"/api/contents/{path}", headers)["content"]
