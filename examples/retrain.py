@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BadImage, UserError, backbones, dataset_root, ema, import_keras, load_backbone, load_image,
-                    main_guard)  # noqa: E402
+from common import (BadImage, UserError, asset_entry, backbones, dataset_root, ema, import_keras, load_backbone,
+                    load_image, main_guard)  # noqa: E402
 
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
@@ -172,10 +172,13 @@ def content_hash(path):
 
 
 class BottleneckCache:
-    """One .npy file per (backbone, image content); unreadable entries count as missing."""
+    """One .npy file per (backbone weights, image content); unreadable entries count as missing."""
 
     def __init__(self, folder, backbone):
-        self.folder = Path(folder) / backbone
+        # The weights' digest is part of the key: other weights installed under the same name
+        # (a user's own file, a newer release) never reuse these features.
+        digest = (asset_entry(backbone) or {}).get("digest", "")
+        self.folder = Path(folder) / (f"{backbone}-{digest[:12]}" if digest else backbone)
 
     def path(self, digest):
         return self.folder / digest[:2] / f"{digest}.npy"
@@ -372,6 +375,7 @@ def main(argv=None):
 def train(args, image_dir, classes, labels, staging, t0):
     keras = import_keras()
     import tensorflow as tf
+    from tensorboard.plugins.scalar import metadata as scalar_metadata
 
     keras.utils.set_random_seed(args.random_seed)
     rng = np.random.default_rng(args.random_seed)
@@ -446,56 +450,73 @@ def train(args, image_dir, classes, labels, staging, t0):
     # Without distortions a batch is just indices into the training bottlenecks, which go to
     # TensorFlow once (not a copy of every batch's features at every call).
     train_features = None if distort else tf.constant(x_all[split["training"]])
+    val_idx = split["validation"]
+    val_features, val_labels = tf.constant(x_all[val_idx]), tf.constant(y_all[val_idx])
 
-    @tf.function(reduce_retracing=True)
-    def train_steps(xs, ys):
-        """len(xs) training steps in one call (a graph loop): 4,000 small steps cost seconds.
-        xs: batches of features (distortions) or of indices into the training set.
-        Returns the last step's cross entropy and accuracy."""
-        loss, accuracy = tf.constant(0.0), tf.constant(0.0)
+    n_val = len(val_idx) if args.validation_batch_size < 0 else min(args.validation_batch_size, len(val_idx))
+    logs = staging / "logs"
+    writers = {s: tf.summary.create_file_writer(str(logs / s)) for s in ("train", "validation")}
+    SCALAR = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+    index = tf.TensorSpec([None, None], tf.int64)
+    batch = tf.TensorSpec([None, None, x_all.shape[1]], tf.float32) if distort else index
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64), batch, index, tf.TensorSpec([None], tf.bool), index])
+    def train_steps(first, xs, ys, report, val_batches):
+        """len(xs) training steps in one call: a graph loop, as 4,000 calls from Python would cost
+        seconds. xs: batches of features (distortions) or of indices into the training set.
+        After each step i with report[i] set: one row with that step's cross entropy and accuracy
+        on its training batch, then accuracy and cross entropy on the next of val_batches; the
+        same numbers go to TensorBoard, at step first + i."""
+        rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=(4,))
         for i in tf.range(tf.shape(xs)[0]):
             x = xs[i] if distort else tf.gather(train_features, xs[i])
             step_loss, correct = strategy.run(replica_step, args=(x, ys[i]))
-            loss = strategy.reduce("SUM", step_loss, axis=None)
-            accuracy = strategy.reduce("SUM", correct, axis=None) / tf.cast(tf.shape(ys[i])[0], tf.float32)
-        return loss, accuracy
+            if report[i]:
+                loss = strategy.reduce("SUM", step_loss, axis=None)
+                accuracy = strategy.reduce("SUM", correct, axis=None) / tf.cast(tf.shape(ys[i])[0], tf.float32)
+                vb = val_batches[rows.size()]
+                vy = tf.gather(val_labels, vb)
+                p = head(tf.gather(val_features, vb), training=False)
+                val_accuracy = tf.reduce_mean(tf.cast(tf.argmax(p, 1) == vy, tf.float32))
+                val_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(vy, p))
+                rows = rows.write(rows.size(), tf.stack([loss, accuracy, val_accuracy, val_loss]))
+                for name, a, l in (("train", accuracy, loss), ("validation", val_accuracy, val_loss)):
+                    if name == "train" or n_val:
+                        # What tf.summary.scalar writes, without the loop's name in the tag.
+                        with writers[name].as_default(step=first + tf.cast(i, tf.int64)):
+                            tf.summary.write("accuracy", a, metadata=SCALAR)
+                            tf.summary.write("cross_entropy", l, metadata=SCALAR)
+        return rows.stack()
 
     if distort:
         print("distortions: on; every step runs the backbone on new distorted images (no cache: slow)")
         train_images = np.stack([load_image(kept[i], size) for i in split["training"]])
 
-    logs = staging / "logs"
-    writers = {s: tf.summary.create_file_writer(str(logs / s)) for s in ("train", "validation")}
     history = []
-    train_idx, val_idx = split["training"], split["validation"]
+    train_idx = split["training"]
     steps = args.how_many_training_steps
     # Report at step 0, every eval_step_interval steps, and at the last step (as the classic did).
-    report_at = sorted({0, steps - 1, *range(0, steps, args.eval_step_interval)})
-    done = 0
-    for step in report_at:
-        # Random training batches, with replacement; the seed makes them the same on every run.
-        # At most 200 steps go to the graph at once, so memory stays small whatever the interval.
-        for chunk in range(done, step + 1, 200):
-            batches = rng.integers(0, len(train_idx), (min(200, step + 1 - chunk), args.train_batch_size))
-            if distort:
-                xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches])
-            else:
-                xs = batches
-            loss, acc = (float(v) for v in train_steps(xs, y_all[train_idx[batches]]))
-        done = step + 1
-        n_val = len(val_idx) if args.validation_batch_size < 0 else min(args.validation_batch_size, len(val_idx))
-        vb = rng.choice(val_idx, n_val, replace=False) if n_val else val_idx
-        val_acc, val_loss = accuracy_and_loss(head, x_all[vb], y_all[vb])
-        print(f"Step {step}: Train accuracy = {acc * 100:.1f}%")
-        print(f"Step {step}: Cross entropy = {loss:f}")
-        print(f"Step {step}: Validation accuracy = {fmt(val_acc, n_val)}")
-        history.append({"step": step, "train_accuracy": acc, "train_cross_entropy": loss,
-                        "validation_accuracy": val_acc, "validation_cross_entropy": val_loss})
-        for s, a, l in (("train", acc, loss), ("validation", val_acc, val_loss)):
-            if a is not None:
-                with writers[s].as_default():
-                    tf.summary.scalar("accuracy", a, step=step)
-                    tf.summary.scalar("cross_entropy", l, step=step)
+    report = np.zeros(steps, bool)
+    report[[0, steps - 1, *range(0, steps, args.eval_step_interval)]] = True
+    # Steps go to the graph in chunks, so the lines appear as training goes and memory stays
+    # small (with distortions each step carries its own features).
+    chunk = 10 if distort else 1000
+    for first in range(0, steps, chunk):
+        n = min(chunk, steps - first)
+        # Random training batches, with replacement, and a random validation batch for each report
+        # (as the classic did); the seed makes them the same on every run.
+        batches = rng.integers(0, len(train_idx), (n, args.train_batch_size))
+        xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches]) if distort else batches
+        at = first + np.flatnonzero(report[first:first + n])
+        val_batches = np.array([rng.permutation(len(val_idx))[:n_val] for _ in at], np.int64).reshape(len(at), n_val)
+        rows = train_steps(first, xs, y_all[train_idx[batches]], report[first:first + n], val_batches).numpy()
+        for step, (loss, acc, val_acc, val_loss) in zip(at, rows.tolist()):
+            val_acc, val_loss = (val_acc, val_loss) if n_val else (None, None)
+            print(f"Step {step}: Train accuracy = {acc * 100:.1f}%")
+            print(f"Step {step}: Cross entropy = {loss:f}")
+            print(f"Step {step}: Validation accuracy = {fmt(val_acc, n_val)}")
+            history.append({"step": int(step), "train_accuracy": acc, "train_cross_entropy": loss,
+                            "validation_accuracy": val_acc, "validation_cross_entropy": val_loss})
     for w in writers.values():
         w.close()
 

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import one_line_error, run, running
+from untrained_backbone import install_untrained_backbone
 
 STEPS = "300"
 
@@ -191,3 +192,39 @@ def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, f
     again = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
                      "--how_many_training_steps", "10", "--name", "after-" + signal, timeout=600)
     assert "160 images, 0 computed, 160 from cache" in again.stdout
+
+
+CHECK_WEIGHTS = r"""
+import json, sys
+sys.path.insert(0, "examples")
+from common import import_keras
+keras = import_keras()
+model = keras.models.load_model(sys.argv[1])
+backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+weights = backbone.get_weights()
+print(json.dumps({"name": backbone.name, "weights": len(weights),
+                  "weights_sum": float(sum(abs(w).sum() for w in weights))}))
+"""
+
+
+def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file(box, first_run):
+    """Users get EfficientNetB0 from Keras' notop .h5 weights file, unreachable here: the same
+    architecture, untrained, in the same file format and installed the same way (dl-assets, hash
+    checked) must go through retrain and evaluate, its weights really taken from the file."""
+    made = install_untrained_backbone(box)
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", made["name"],
+                 "--name", "effnet", "--how_many_training_steps", "20", timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert f"backbone {made['name']} (224x224, 1280 features)" in p.stdout
+    assert "160 images, 160 computed, 0 from cache" in p.stdout  # its own cache, apart from the default's
+    saved = json.loads(box.exec("python", "-c", CHECK_WEIGHTS, "/tmp/models/effnet/model.keras").stdout)
+    assert saved["name"] == "efficientnetb0" and saved["weights"] == made["weights"]
+    assert saved["weights_sum"] == pytest.approx(made["weights_sum"], rel=1e-6)
+    e = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/effnet", "/tmp/heldout/dots/dots_0000.jpg")
+    assert e.returncode == 0, e.stderr
+    assert len(re.findall(r"^(checks|dots|rings|stripes) \d\.\d{8}$", e.stdout, re.M)) == 4, e.stdout
+    # Other weights under the same name (a new random start): the cache must not serve the old features.
+    assert install_untrained_backbone(box)["weights_sum"] != made["weights_sum"]
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", made["name"],
+                 "--name", "effnet", "--how_many_training_steps", "10", timeout=900)
+    assert "160 images, 160 computed, 0 from cache" in p.stdout, p.stdout + p.stderr

@@ -1,0 +1,67 @@
+"""An upstream backbone architecture with untrained weights, installed in a running container.
+
+The users' default backbone is EfficientNetB0 from Keras' ImageNet weights file
+(efficientnetb0_notop.h5, a Keras "legacy" HDF5 weights file), which this machine cannot download.
+The same architecture with freshly initialised weights, written in the same file format and
+installed through dl-assets (a manifest entry, a mirror, a hash), takes exactly the users' code path
+and costs exactly the same compute per image; only its features are meaningless. Used by
+tests/test_retrain.py (the path works) and bench/bench_retrain.py --upstream_shape (how long the
+users' first run and re-run take).
+"""
+import json
+import tomllib
+from pathlib import Path
+
+MAKE = r'''
+import hashlib, json, pathlib, sys
+sys.path.insert(0, "examples")
+import h5py
+from common import import_keras
+keras = import_keras()
+from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
+arch, size, name, preprocess = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mirror = pathlib.Path("/tmp/mirror")
+mirror.mkdir(exist_ok=True)
+path = mirror / f"{name}_notop.h5"
+model = getattr(keras.applications, arch)(include_top=False, weights=None, input_shape=(size, size, 3))
+with h5py.File(path, "w") as f:
+    legacy_h5_format.save_weights_to_hdf5_group(f, model)
+pathlib.Path(f"/tmp/{name}.toml").write_text(f"""
+[profiles.untrained]
+description = "upstream architectures with untrained weights"
+[[assets]]
+name = "{name}"
+provides = "backbone"
+profiles = ["untrained"]
+url = ["https://unreachable.invalid/{path.name}"]
+filename = "{path.name}"
+size = {path.stat().st_size}
+sha256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"
+license = "Apache-2.0"
+attribution = "keras.applications.{arch}, freshly initialised (tests and benchmarks only)"
+backbone = {{ architecture = "{arch}", input_size = {size}, preprocess = "{preprocess}" }}
+""")
+print(json.dumps({"weights_sum": float(sum(abs(w).sum() for w in model.get_weights())),
+                  "weights": len(model.get_weights())}))
+'''
+
+
+with open(Path(__file__).resolve().parents[1] / "docker" / "assets" / "manifest.toml", "rb") as f:
+    # The backbones of the users' build: {name: {architecture, input_size, preprocess}}.
+    UPSTREAM = {a["name"]: a["backbone"] for a in tomllib.load(f)["assets"]
+                if a["provides"] == "backbone" and "upstream" in a["profiles"]}
+
+
+def install_untrained_backbone(c, upstream="efficientnet_b0"):
+    """Make and install {upstream}_untrained in container c (the user's asset folder, through dl-assets and
+    a local mirror, hash checked); return {"name", "weights_sum", "weights"} of the weights written."""
+    spec = UPSTREAM[upstream]
+    arch, size, preprocess = spec["architecture"], spec["input_size"], spec["preprocess"]
+    name = f"{upstream}_untrained"
+    p = c.exec("python", "-c", MAKE, arch, str(size), name, preprocess, timeout=300)
+    assert p.returncode == 0, p.stderr
+    made = json.loads(p.stdout.splitlines()[-1])
+    p = c.exec("dl-assets", "--manifest", f"/tmp/{name}.toml", "fetch", "--profile", "untrained",
+               "--only", name, "--mirror", "/tmp/mirror", "--mirror-only", timeout=300)
+    assert p.returncode == 0, p.stderr
+    return {"name": name, **made}
