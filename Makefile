@@ -81,6 +81,7 @@ lint: $(VENV)/.ready ## hadolint the Dockerfiles, check every install is pinned 
 bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BENCH_ARGS= to skip it): tables, bench/results/*.json
 	$(BIN)/python bench/bench_image.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_retrain.py
+	$(BIN)/python bench/bench_retrain.py --upstream_shape efficientnet_b0
 	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
 clean: ## Remove the containers, images and build cache this project made, and the venv

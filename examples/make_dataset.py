@@ -1,11 +1,13 @@
 """Make a small image dataset to practise transfer learning on: folders of textures.
 
     python examples/make_dataset.py OUT_DIR [--per_class 60] [--seed 0] [--classes stripes dots]
+                                    [--size 160 256] [--jpeg]
 
 Writes OUT_DIR/<class>/<n>.jpg|.png: one folder per class, the layout ./retrain.sh expects.
 Each class is a kind of texture (stripes, checks, dots, rings) drawn with random colours, angles,
-scales and noise, so a network has to recognise the pattern, not a colour. Every third image is
-a PNG, the rest JPEG, as in real folders. The same seed gives the same images.
+scales and noise, so a network has to recognise the pattern, not a colour. Sides are drawn
+between the two --size values. Every third image is a PNG, the rest JPEG, as in real folders
+(--jpeg: all JPEG, as in flower_photos). The same seed gives the same images.
 """
 import argparse
 import sys
@@ -45,7 +47,7 @@ def texture(kind, size, rng):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def make_dataset(out, per_class=60, seed=0, classes=CLASSES, size=(160, 256)):
+def make_dataset(out, per_class=60, seed=0, classes=CLASSES, size=(160, 256), jpeg_only=False):
     """Write the dataset; return the number of images written."""
     rng = np.random.default_rng(seed)
     count = 0
@@ -54,7 +56,7 @@ def make_dataset(out, per_class=60, seed=0, classes=CLASSES, size=(160, 256)):
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             image = Image.fromarray(texture(kind, int(rng.integers(*size)), rng))
-            if i % 3 == 2:
+            if i % 3 == 2 and not jpeg_only:
                 image.save(folder / f"{kind}_{i:04d}.png")
             else:
                 image.save(folder / f"{kind}_{i:04d}.jpg", quality=90)
@@ -68,11 +70,16 @@ def main():
     parser.add_argument("--per_class", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classes", nargs="+", default=list(CLASSES), choices=CLASSES)
+    parser.add_argument("--size", nargs=2, type=int, default=[160, 256], metavar=("MIN", "MAX"),
+                        help="image sides in pixels, drawn between MIN and MAX")
+    parser.add_argument("--jpeg", action="store_true", help="every image a JPEG (default: every third a PNG)")
     args = parser.parse_args()
     if args.per_class < 1:
         parser.error("--per_class must be at least 1")
+    if not 16 <= args.size[0] < args.size[1] <= 4096:
+        parser.error("--size needs MIN < MAX, between 16 and 4096")
     try:
-        n = make_dataset(args.out_dir, args.per_class, args.seed, args.classes)
+        n = make_dataset(args.out_dir, args.per_class, args.seed, args.classes, args.size, args.jpeg)
     except OSError as e:
         sys.exit(f"make_dataset: error: cannot write to {args.out_dir}: {e.strerror}")
     print(f"make_dataset: {n} images in {len(args.classes)} classes under {args.out_dir}")
