@@ -112,6 +112,33 @@ def load_image(path, size):
     return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
 
 
+def decoded_batches(files, size, batch_size=32):
+    """Yield the files in batches of [(path, array or None, why not)], decoded by load_image in
+    threads that run a few batches ahead, so the network never waits for the disk or the JPEG
+    decoder, and memory holds a few batches, not a whole folder of decoded images."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def decode(batch):
+        out = []
+        for f in batch:
+            try:
+                out.append((f, load_image(f, size), None))
+            except BadImage as e:
+                out.append((f, None, e.reason))
+        return out
+
+    workers = os.cpu_count() or 2
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        ahead = deque()
+        for i in range(0, len(files), batch_size):
+            ahead.append(pool.submit(decode, files[i:i + batch_size]))
+            if len(ahead) > 2 * workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
 def _empty(path):
     try:
         return os.path.getsize(path) == 0

@@ -26,14 +26,13 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BadImage, UserError, asset_entry, backbones, dataset_root, ema, import_keras, load_backbone,
-                    load_image, main_guard)  # noqa: E402
+from common import (UserError, asset_entry, backbones, dataset_root, decoded_batches, ema, import_keras,
+                    load_backbone, load_image, main_guard)  # noqa: E402
 
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
@@ -219,18 +218,9 @@ def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
         else:
             vectors[f] = v
 
-    def decode(f):
-        try:
-            return f, load_image(f, size), None
-        except BadImage as e:
-            return f, None, e.reason
-
     computed = 0
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, \
-            tqdm(total=len(todo), desc="bottlenecks", unit="img", disable=None if todo else True) as bar:
-        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-        pending = pool.map(lambda b: [decode(f) for f in b], batches)  # decoding runs ahead of the network
-        for decoded in pending:
+    with tqdm(total=len(todo), desc="bottlenecks", unit="img", disable=None if todo else True) as bar:
+        for decoded in decoded_batches(todo, size, batch_size):
             good = [(f, x) for f, x, err in decoded if err is None]
             skipped += [(f, err) for f, x, err in decoded if err is not None]
             if good:
