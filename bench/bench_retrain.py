@@ -7,7 +7,8 @@ On a generated dataset the size of flower_photos (4 x 918 = 3,672 images), offli
 - raw backbone throughput: batched `predict` on images already decoded in memory (images/s)
 - bottleneck extraction throughput of retrain's first run: hashing, decoding, the network and the
   cache writes included (images/s), and its ratio to the raw figure (target >= 0.8)
-- first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1)
+- first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1); the first
+  run's peak resident memory
 - evaluate latency per image: (time for 51 images - time for 1) / 50, each the faster of two runs
 Writes bench/results/retrain-<backbone>.json and prints a table.
 
@@ -32,6 +33,16 @@ from conftest import Container  # noqa: E402
 from untrained_backbone import UPSTREAM, install_untrained_backbone  # noqa: E402
 
 TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
+
+# Runs a command, passes its output on, then prints its peak resident memory (MiB) last.
+PEAK = """
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(p.stdout)
+sys.stderr.write(p.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+sys.exit(p.returncode)
+"""
 
 RAW = """
 import sys, time, json, numpy as np
@@ -85,7 +96,7 @@ def main():
         raw = json.loads(docker("exec", cid, "python", "-c", RAW, args.backbone, str(args.raw_images)).stdout.splitlines()[-1])
         backbone = raw["backbone"]
         retrain = ["./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", backbone]
-        first_s, _ = timed(cid, *retrain)
+        first_s, first_out = timed(cid, "python", "-c", PEAK, *retrain)
         metrics = json.loads(docker("exec", cid, "cat", "/tmp/models/retrained/metrics.json").stdout)
         second_s, second_out = timed(cid, *retrain)
         assert ", 0 computed," in second_out, "the re-run recomputed bottlenecks"
@@ -110,6 +121,7 @@ def main():
         "bottleneck_extraction_images_per_s": extract_ips,
         "extraction_over_raw_ratio": extract_ips / raw_ips,
         "first_run_s": first_s,
+        "first_run_peak_rss_mib": float(first_out.splitlines()[-1]),
         "cached_rerun_s": second_s,
         "rerun_over_first_ratio": second_s / first_s,
         "final_test_accuracy": None if args.upstream_shape else metrics["final_test_accuracy"],

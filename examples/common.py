@@ -139,6 +139,13 @@ def decoded_batches(files, size, batch_size=32):
             yield ahead.popleft().result()
 
 
+def predict_padded(predict, x, batch_size):
+    """predict(x) for x of at most batch_size images, padded with black images to batch_size:
+    Keras traces the network again for each new batch shape (~0.7 s), so every call uses one."""
+    pad = np.zeros((batch_size - len(x), *x.shape[1:]), x.dtype)
+    return np.asarray(predict(np.concatenate([x, pad])))[:len(x)]
+
+
 def _empty(path):
     try:
         return os.path.getsize(path) == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, decoded_batches, import_keras, main_guard  # noqa: E402
+from common import UserError, decoded_batches, import_keras, main_guard, predict_padded  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -81,9 +81,10 @@ def main(argv=None):
 
     results, errors = [], 0
     with tqdm(total=len(files), desc="labelling", unit="img", disable=None if len(files) > 20 else True) as bar:
-        for batch in decoded_batches(files, size):  # a folder goes through the network 32 images at a time
+        batch_size = min(32, len(files))  # a folder goes through the network 32 images at a time
+        for batch in decoded_batches(files, size, batch_size):
             good = [x for _, x, why in batch if why is None]
-            probabilities = iter(np.asarray(model.predict_on_batch(np.stack(good))) if good else [])
+            probabilities = iter(predict_padded(model.predict_on_batch, np.stack(good), batch_size) if good else [])
             for f, x, why in batch:
                 if why is not None:
                     print(f"evaluate: error: {f}: {why}", file=sys.stderr)

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (UserError, asset_entry, backbones, dataset_root, decoded_batches, ema, import_keras,
-                    load_backbone, load_image, main_guard)  # noqa: E402
+                    load_backbone, load_image, main_guard, predict_padded)  # noqa: E402
 
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
@@ -219,12 +219,13 @@ def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
             vectors[f] = v
 
     computed = 0
+    batch_size = max(1, min(batch_size, len(todo)))
     with tqdm(total=len(todo), desc="bottlenecks", unit="img", disable=None if todo else True) as bar:
         for decoded in decoded_batches(todo, size, batch_size):
             good = [(f, x) for f, x, err in decoded if err is None]
             skipped += [(f, err) for f, x, err in decoded if err is not None]
             if good:
-                out = (predict or extractor.predict_on_batch)(np.stack([x for _, x in good]))
+                out = predict_padded(predict or extractor.predict_on_batch, np.stack([x for _, x in good]), batch_size)
                 for (f, _), v in zip(good, np.asarray(out)):
                     cache.put(digests[f], v)
                     vectors[f] = v

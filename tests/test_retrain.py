@@ -98,6 +98,25 @@ def test_evaluate_labels_held_out_images(box, first_run):
     assert right >= 14, results
 
 
+def test_evaluate_labels_a_folder_in_batches_as_it_labels_each_image(box, first_run):
+    """A folder goes through the network 32 at a time (the last batch padded); a bad file in the
+    middle is one error line and the others keep their order and the scores they get alone."""
+    box.exec("bash", "-c", "mkdir /tmp/many && cp /tmp/ds/*/*_000[0-9].* /tmp/many/ && echo text > /tmp/many/m.jpg")
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", "/tmp/many")
+    assert p.returncode == 1 and p.stderr.strip() == "evaluate: error: /tmp/many/m.jpg: not an image"
+    results = json.loads(p.stdout)
+    names = box.exec("ls", "/tmp/many").stdout.split()
+    assert len(names) == 41 and [r["image"] for r in results] == [f"/tmp/many/{n}" for n in sorted(names)]
+    assert [r for r in results if "error" in r] == [{"image": "/tmp/many/m.jpg", "error": "not an image"}]
+    good = [r for r in results if "predictions" in r]
+    for r in (good[0], good[35], good[-1]):  # in the first batch, the second, the last image
+        alone = json.loads(box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json",
+                                    r["image"]).stdout)[0]
+        assert [q["label"] for q in alone["predictions"]] == [q["label"] for q in r["predictions"]]
+        assert [q["score"] for q in alone["predictions"]] == pytest.approx([q["score"] for q in r["predictions"]],
+                                                                          abs=1e-5)
+
+
 def test_evaluate_prints_label_score_lines(box, first_run):
     p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--top_k", "3",
                  "/tmp/heldout/dots/dots_0000.jpg")
