@@ -7,6 +7,8 @@ Kept apart so that each example file shows its own idea; nothing here is magic:
   them into the square RGB array a network expects.
 - `load_backbone`: a frozen ImageNet network found by name among the image's assets, with its
   preprocessing built in, that turns an image into one feature vector (a "bottleneck").
+- `decoded_batches`, `predict_padded`: many images through a network, decoded in threads a few
+  batches ahead of it, every call with the same batch shape.
 """
 import errno
 import gc
