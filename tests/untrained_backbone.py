@@ -12,7 +12,14 @@ import json
 import tomllib
 from pathlib import Path
 
-MAKE = r'''
+# How weights are compared: written to the file, and as found in a saved model (one definition).
+FINGERPRINT = r'''
+def fingerprint(model):
+    weights = model.get_weights()
+    return {"weights": len(weights), "weights_sum": float(sum(abs(w).sum() for w in weights))}
+'''
+
+MAKE = FINGERPRINT + r'''
 import hashlib, json, pathlib, sys
 sys.path.insert(0, "examples")
 import h5py
@@ -41,8 +48,17 @@ license = "Apache-2.0"
 attribution = "keras.applications.{arch}, freshly initialised (tests and benchmarks only)"
 backbone = {{ architecture = "{arch}", input_size = {size}, preprocess = "{preprocess}" }}
 """)
-print(json.dumps({"weights_sum": float(sum(abs(w).sum() for w in model.get_weights())),
-                  "weights": len(model.get_weights())}))
+print(json.dumps(fingerprint(model)))
+'''
+
+SAVED = FINGERPRINT + r'''
+import json, sys
+sys.path.insert(0, "examples")
+from common import import_keras
+keras = import_keras()
+model = keras.models.load_model(sys.argv[1])
+backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+print(json.dumps({"name": backbone.name, **fingerprint(backbone)}))
 '''
 
 
@@ -65,3 +81,10 @@ def install_untrained_backbone(c, upstream="efficientnet_b0"):
                "--only", name, "--mirror", "/tmp/mirror", "--mirror-only", timeout=300)
     assert p.returncode == 0, p.stderr
     return {"name": name, **made}
+
+
+def saved_backbone(c, model_file):
+    """{"name", "weights", "weights_sum"} of the backbone inside a model saved by ./retrain.sh."""
+    p = c.exec("python", "-c", SAVED, model_file)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.splitlines()[-1])
