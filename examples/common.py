@@ -6,7 +6,8 @@ Kept apart so that each example file shows its own idea; nothing here is magic:
 - `load_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine), and turns
   them into the square RGB array a network expects.
 - `load_backbone`: a frozen ImageNet network found by name among the image's assets, with its
-  preprocessing built in, that turns an image into one feature vector (a "bottleneck").
+  preprocessing built in, that turns an image into one feature vector (a "bottleneck");
+  `backbone_spec`: its input size and feature count from the manifest, without building it.
 - `decoded_batches`, `predict_padded`: many images through a network, decoded in threads a few
   batches ahead of it, every call with the same batch shape.
 """
@@ -213,6 +214,17 @@ def backbones():
     return sorted(names, key=lambda n: n != defaults.get("backbone"))
 
 
+def backbone_spec(name):
+    """What the manifest says of an installed backbone: {architecture, input_size, features (the
+    length of its feature vector), preprocess}. Reading it takes no time; building the network does."""
+    entry = asset_entry(name)
+    if not entry or entry.get("provides") != "backbone":
+        have = ", ".join(backbones()) or "none"
+        raise UserError(f"backbone {name!r} is not in this image (installed: {have}); "
+                        f"get others with: dl-assets fetch --only {name}")
+    return entry["backbone"]
+
+
 def load_backbone(name):
     """(feature extractor, input size): a frozen ImageNet network ending in global average pooling.
 
@@ -220,12 +232,7 @@ def load_backbone(name):
     preprocessing inside, so whoever uses the saved model needs to know nothing about it.
     """
     keras = import_keras()
-    entry = asset_entry(name)
-    if not entry or entry.get("provides") != "backbone":
-        have = ", ".join(backbones()) or "none"
-        raise UserError(f"backbone {name!r} is not in this image (installed: {have}); "
-                        f"get others with: dl-assets fetch --only {name}")
-    spec, path = entry["backbone"], asset_path(name)
+    spec, path = backbone_spec(name), asset_path(name)
     size = spec["input_size"]
     inputs = keras.Input((size, size, 3), name="image")
     x = inputs
@@ -239,6 +246,9 @@ def load_backbone(name):
     base.trainable = False
     x = base(x, training=False)
     features = keras.layers.GlobalAveragePooling2D(name="bottleneck")(x)
+    if features.shape[-1] != spec["features"]:
+        raise UserError(f"backbone {name!r} gives {features.shape[-1]} features; its manifest entry "
+                        f"says {spec['features']}")
     return keras.Model(inputs, features, name=f"{name}_features"), size
 
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (UserError, asset_entry, backbones, dataset_root, decoded_batches, ema, import_keras,
-                    load_backbone, load_image, main_guard, predict_padded)  # noqa: E402
+from common import (UserError, asset_entry, backbone_spec, backbones, dataset_root, decoded_batches, ema,
+                    import_keras, load_backbone, load_image, main_guard, predict_padded)  # noqa: E402
 
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
@@ -199,25 +199,34 @@ class BottleneckCache:
         os.replace(tmp, target)  # atomic: an interrupted run never leaves half a file
 
 
-def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
-    """(features, kept files, skipped [(file, reason)], counts) for a list of image files."""
-    from tqdm import tqdm
-
-    dim = extractor.output_shape[-1]
-    digests, vectors, skipped = {}, {}, []
+def look_up(files, cache, dim):
+    """Hash each file's content and look its features up in the cache (no network, no TensorFlow):
+    ({file: content digest}, {file: cached features}, skipped [(file, reason)])."""
+    digests, found, skipped = {}, {}, []
     for f in files:
         try:
             digests[f] = content_hash(f)
         except OSError as e:
             skipped.append((f, e.strerror))
-    todo = []
-    for f, d in digests.items():
-        v = cache.get(d, dim)
-        if v is None:
-            todo.append(f)
-        else:
-            vectors[f] = v
+            continue
+        v = cache.get(digests[f], dim)
+        if v is not None:
+            found[f] = v
+    return digests, found, skipped
 
+
+def bottlenecks(files, predict, size, dim, cache, batch_size, looked_up=None):
+    """(features, kept files, skipped [(file, reason)], counts) for a list of image files.
+
+    predict(images) runs the backbone (size x size images in, dim features out); it is called
+    only for images whose features are not in the cache yet. looked_up: what look_up() returned
+    for these files, if it was called already.
+    """
+    from tqdm import tqdm
+
+    digests, found, skipped = looked_up or look_up(files, cache, dim)
+    vectors, skipped = dict(found), list(skipped)
+    todo = [f for f in digests if f not in found]
     computed = 0
     batch_size = max(1, min(batch_size, len(todo)))
     with tqdm(total=len(todo), desc="bottlenecks", unit="img", disable=None if todo else True) as bar:
@@ -225,7 +234,7 @@ def bottlenecks(files, extractor, size, cache, batch_size, predict=None):
             good = [(f, x) for f, x, err in decoded if err is None]
             skipped += [(f, err) for f, x, err in decoded if err is not None]
             if good:
-                out = predict_padded(predict or extractor.predict_on_batch, np.stack([x for _, x in good]), batch_size)
+                out = predict_padded(predict, np.stack([x for _, x in good]), batch_size)
                 for (f, _), v in zip(good, np.asarray(out)):
                     cache.put(digests[f], v)
                     vectors[f] = v
@@ -364,32 +373,56 @@ def main(argv=None):
 
 
 def train(args, image_dir, classes, labels, staging, t0):
-    keras = import_keras()
-    import tensorflow as tf
-    from tensorboard.plugins.scalar import metadata as scalar_metadata
-
-    keras.utils.set_random_seed(args.random_seed)
-    rng = np.random.default_rng(args.random_seed)
+    from concurrent.futures import ThreadPoolExecutor
     backbone = args.backbone or (backbones() or [None])[0]
     if backbone is None:
         raise UserError("no backbone is installed in this image: see dl-assets list")
+    spec = backbone_spec(backbone)
+    size, dim = spec["input_size"], spec["features"]
+    print(f"retrain: {sum(map(len, classes.values()))} files in {len(labels)} classes from {image_dir}; "
+          f"backbone {backbone} ({size}x{size}, {dim} features)")
+    files = [f for label in labels for f in classes[label]]
+    cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
+    t_b = time.monotonic()
+    looked_up = look_up(files, cache, dim)
+    t_look_up = time.monotonic() - t_b
+    all_cached = len(looked_up[1]) == len(looked_up[0])
+    distort = args.flip_left_right or args.random_scale or args.random_brightness
+
+    keras = import_keras()
+    import tensorflow as tf
+    from tensorboard.plugins.scalar import metadata as scalar_metadata
+    if all_cached and not distort:
+        # TensorFlow has only the new layer to train: thousands of tiny steps, which run faster
+        # on one thread than handed between several (a third faster here).
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(args.random_seed)
+    rng = np.random.default_rng(args.random_seed)
     strategy = make_strategy(args.distribute)
     replicas = strategy.num_replicas_in_sync
     if args.distribute != "none":
         print(f"distribute: MirroredStrategy, {replicas} replica(s): "
               f"{', '.join(d.split('/')[-1] for d in strategy.extended.worker_devices)}")
-    with strategy.scope():
-        extractor, size = load_backbone(backbone)
-    # Under a strategy, Keras' predict splits each batch between the replicas.
-    predict = None if args.distribute == "none" else (lambda x: extractor.predict(x, batch_size=len(x), verbose=0))
-    print(f"retrain: {sum(map(len, classes.values()))} files in {len(labels)} classes from {image_dir}; "
-          f"backbone {backbone} ({size}x{size}, {extractor.output_shape[-1]} features)")
 
-    files = [f for label in labels for f in classes[label]]
-    cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
+    # Building the backbone takes a second or two, in the background: when every bottleneck is
+    # cached, the network is needed only at the very end (to save it with the new layer), so the
+    # new layer trains meanwhile. extractor() waits for it.
+    def build():
+        with strategy.scope():
+            return load_backbone(backbone)[0]
+    extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
+
+    def predict(images):
+        if args.distribute == "none":
+            return extractor().predict_on_batch(images)
+        return extractor().predict(images, batch_size=len(images), verbose=0)  # split between the replicas
+
+    if not all_cached:
+        extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
     t_b = time.monotonic()
-    x_all, kept, skipped, counts = bottlenecks(files, extractor, size, cache, args.batch_size, predict)
-    t_bottlenecks = time.monotonic() - t_b
+    x_all, kept, skipped, counts = bottlenecks(files, predict, size, dim, cache, args.batch_size, looked_up)
+    t_bottlenecks = t_look_up + time.monotonic() - t_b
     for f, reason in skipped:
         warn_skipped(f, reason)
     label_index = {f: labels.index(label) for label in labels for f in classes[label]}
@@ -417,11 +450,21 @@ def train(args, image_dir, classes, labels, staging, t0):
           f"{len(split['testing'])} testing")
 
     # The new final layer: a softmax over the bottlenecks, trained by plain gradient descent.
+    # Its dense layer gives one score ("logit") per class; softmax turns the scores into
+    # probabilities. It starts from small random weights, as in the classic retrain.py; their own
+    # seed makes them the same on every run (the backbone being built meanwhile draws from the
+    # shared random state).
     with strategy.scope():
-        head = keras.Sequential([keras.Input((x_all.shape[1],)),
-                                 keras.layers.Dense(len(labels), activation="softmax", name="final_result")])
+        start = keras.initializers.TruncatedNormal(stddev=0.001, seed=args.random_seed)
+        scores = keras.layers.Dense(len(labels), kernel_initializer=start, name="final_result")
+        head = keras.Sequential([keras.Input((dim,)), scores, keras.layers.Softmax(name="probabilities")])
         optimizer = keras.optimizers.SGD(args.learning_rate)
         optimizer.build(head.trainable_variables)
+
+    def cross_entropy_of(y, logits):
+        """Cross entropy of the probabilities softmax(logits) for the right labels y, computed
+        from the scores in one step: exact where log(softmax) would round, and faster."""
+        return keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
 
     def replica_step(x, y):
         """One step of what model.fit does, on this replica's share of the batch: predict,
@@ -430,14 +473,13 @@ def train(args, image_dir, classes, labels, staging, t0):
         share = tf.range(ctx.replica_id_in_sync_group, tf.shape(x)[0], ctx.num_replicas_in_sync)
         x, y = tf.gather(x, share), tf.gather(y, share)
         with tf.GradientTape() as tape:
-            p = head(x, training=True)
-            cross_entropy = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, p))
+            logits = scores(x, training=True)
+            cross_entropy = tf.reduce_mean(cross_entropy_of(y, logits))
             loss = cross_entropy / ctx.num_replicas_in_sync
         grads = tape.gradient(loss, head.trainable_variables)
         optimizer.apply_gradients(zip(grads, head.trainable_variables))
-        return loss, tf.reduce_sum(tf.cast(tf.argmax(p, 1) == y, tf.float32))
+        return loss, tf.reduce_sum(tf.cast(tf.argmax(logits, 1) == y, tf.float32))
 
-    distort = args.flip_left_right or args.random_scale or args.random_brightness
     # Without distortions a batch is just indices into the training bottlenecks, which go to
     # TensorFlow once (not a copy of every batch's features at every call).
     train_features = None if distort else tf.constant(x_all[split["training"]])
@@ -467,9 +509,9 @@ def train(args, image_dir, classes, labels, staging, t0):
                 accuracy = strategy.reduce("SUM", correct, axis=None) / tf.cast(tf.shape(ys[i])[0], tf.float32)
                 vb = val_batches[rows.size()]
                 vy = tf.gather(val_labels, vb)
-                p = head(tf.gather(val_features, vb), training=False)
-                val_accuracy = tf.reduce_mean(tf.cast(tf.argmax(p, 1) == vy, tf.float32))
-                val_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(vy, p))
+                logits = scores(tf.gather(val_features, vb), training=False)
+                val_accuracy = tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == vy, tf.float32))
+                val_loss = tf.reduce_mean(cross_entropy_of(vy, logits))
                 rows = rows.write(rows.size(), tf.stack([loss, accuracy, val_accuracy, val_loss]))
                 for name, a, l in (("train", accuracy, loss), ("validation", val_accuracy, val_loss)):
                     if name == "train" or n_val:
@@ -497,7 +539,7 @@ def train(args, image_dir, classes, labels, staging, t0):
         # Random training batches, with replacement, and a random validation batch for each report
         # (as the classic did); the seed makes them the same on every run.
         batches = rng.integers(0, len(train_idx), (n, args.train_batch_size))
-        xs = np.stack([distorted_features(extractor, train_images[b], args, rng) for b in batches]) if distort else batches
+        xs = np.stack([distorted_features(extractor(), train_images[b], args, rng) for b in batches]) if distort else batches
         at = first + np.flatnonzero(report[first:first + n])
         val_batches = np.array([rng.permutation(len(val_idx))[:n_val] for _ in at], np.int64).reshape(len(at), n_val)
         rows = train_steps(first, xs, y_all[train_idx[batches]], report[first:first + n], val_batches).numpy()
@@ -523,7 +565,7 @@ def train(args, image_dir, classes, labels, staging, t0):
                 print(f"{kept[i]}  {labels[p]}")
 
     # Everything goes to the staging folder first, then replaces models/<name> in one step.
-    model = keras.Model(extractor.input, head(extractor.output), name=f"retrained_{backbone}")
+    model = keras.Model(extractor().input, head(extractor().output), name=f"retrained_{backbone}")
     model.save(staging / "model.keras")
     (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
     plot_curves(history, staging / "learning_curves.png")

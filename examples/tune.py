@@ -13,6 +13,7 @@ cross-validation on the training+validation images, then check the winner on the
 With the same --seed the results are the same on every run.
 """
 import argparse
+import functools
 import json
 import sys
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, backbones, dataset_root, load_backbone, main_guard  # noqa: E402
+from common import UserError, backbone_spec, backbones, dataset_root, load_backbone, main_guard  # noqa: E402
 from retrain import BottleneckCache, bottlenecks, scan, which_set  # noqa: E402
 
 GRID = {"eta0": [0.001, 0.01, 0.1], "alpha": [1e-5, 1e-4, 1e-3]}
@@ -31,9 +32,11 @@ def features(image_dir, backbone, cache_dir):
     """(X, y, labels, is_test) from the bottleneck cache, computing what is missing."""
     classes = scan(image_dir)
     labels = sorted(classes)
-    extractor, size = load_backbone(backbone)
+    spec = backbone_spec(backbone)
+    network = functools.cache(lambda: load_backbone(backbone)[0])  # built only if an image is not cached
     files = [f for label in labels for f in classes[label]]
-    x, kept, _, _ = bottlenecks(files, extractor, size, BottleneckCache(cache_dir, backbone), 32)
+    x, kept, _, _ = bottlenecks(files, lambda images: network().predict_on_batch(images), spec["input_size"],
+                                spec["features"], BottleneckCache(cache_dir, backbone), 32)
     label_of = {f: i for i, label in enumerate(labels) for f in classes[label]}
     y = np.array([label_of[f] for f in kept])
     is_test = np.array([which_set(f.relative_to(image_dir).as_posix(), 10, 10) == "testing" for f in kept])

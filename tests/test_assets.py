@@ -93,6 +93,18 @@ def test_an_unreachable_source_is_one_line(mirror):
     assert lines[0].startswith("dl-assets: error: good: could not download it; tried http://127.0.0.1:9/unreachable")
 
 
+def test_a_backbone_entry_must_give_what_the_examples_read(mirror):
+    """Examples take a backbone's input size and feature count from its entry, before building it."""
+    partial = MANIFEST.replace('name = "good"\nprovides = "weights"',
+                               'name = "good"\nprovides = "backbone"\n'
+                               'backbone = { architecture = "EfficientNetB0", input_size = 224 }')
+    assert partial != MANIFEST
+    p = mirror.exec("bash", "-c", f"cat > /tmp/partial.toml <<'EOF'\n{partial}\nEOF\n"
+                                  "dl-assets --manifest /tmp/partial.toml list")
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.strip() == "dl-assets: error: manifest: backbone 'good' needs backbone = { features, preprocess }"
+
+
 def test_the_image_assets_verify(host):
     p = host.run("dl-assets verify")
     assert p.rc == 0, p.stdout + p.stderr

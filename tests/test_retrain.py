@@ -72,6 +72,20 @@ def test_a_second_run_takes_every_bottleneck_from_the_cache(box, first_run):
     assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
 
 
+def test_a_cached_re_run_trains_exactly_as_the_first_run(box, first_run):
+    """Same flags, same seed: every bottleneck comes from the cache, the new layer trains while the
+    backbone is built in the background, on one TensorFlow thread, and every number is the same."""
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", STEPS, "--name", "rerun", timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
+    training = re.compile(r"^(?:Step \d+: |Final test accuracy).*$", re.M)
+    assert len(training.findall(p.stdout)) == 3 * 31 + 1
+    assert training.findall(p.stdout) == training.findall(first_run.stdout)
+    first, rerun = (saved_backbone(box, f"/tmp/models/{name}/model.keras") for name in ("retrained", "rerun"))
+    assert rerun == first and rerun["weights"] > 100
+
+
 def test_a_corrupt_cache_entry_is_recomputed(box, first_run):
     entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks -name '*.npy' | head -1").stdout.strip()
     assert box.exec("bash", "-c", f"echo garbage > {entry}").returncode == 0

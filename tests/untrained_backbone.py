@@ -26,7 +26,8 @@ import h5py
 from common import import_keras
 keras = import_keras()
 from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
-arch, size, name, preprocess = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+spec, name = json.loads(sys.argv[1]), sys.argv[2]  # the manifest's backbone spec of the upstream asset
+arch, size = spec["architecture"], spec["input_size"]
 mirror = pathlib.Path("/tmp/mirror")
 mirror.mkdir(exist_ok=True)
 path = mirror / f"{name}_notop.h5"
@@ -46,7 +47,7 @@ size = {path.stat().st_size}
 sha256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"
 license = "Apache-2.0"
 attribution = "keras.applications.{arch}, freshly initialised (tests and benchmarks only)"
-backbone = {{ architecture = "{arch}", input_size = {size}, preprocess = "{preprocess}" }}
+backbone = {{ {", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items())} }}
 """)
 print(json.dumps(fingerprint(model)))
 '''
@@ -63,7 +64,7 @@ print(json.dumps({"name": backbone.name, **fingerprint(backbone)}))
 
 
 with open(Path(__file__).resolve().parents[1] / "docker" / "assets" / "manifest.toml", "rb") as f:
-    # The backbones of the users' build: {name: {architecture, input_size, preprocess}}.
+    # The backbones of the users' build: {name: {architecture, input_size, features, preprocess}}.
     UPSTREAM = {a["name"]: a["backbone"] for a in tomllib.load(f)["assets"]
                 if a["provides"] == "backbone" and "upstream" in a["profiles"]}
 
@@ -71,10 +72,8 @@ with open(Path(__file__).resolve().parents[1] / "docker" / "assets" / "manifest.
 def install_untrained_backbone(c, upstream="efficientnet_b0"):
     """Make and install {upstream}_untrained in container c (the user's asset folder, through dl-assets and
     a local mirror, hash checked); return {"name", "weights_sum", "weights"} of the weights written."""
-    spec = UPSTREAM[upstream]
-    arch, size, preprocess = spec["architecture"], spec["input_size"], spec["preprocess"]
     name = f"{upstream}_untrained"
-    p = c.exec("python", "-c", MAKE, arch, str(size), name, preprocess, timeout=300)
+    p = c.exec("python", "-c", MAKE, json.dumps(UPSTREAM[upstream]), name, timeout=300)
     assert p.returncode == 0, p.stderr
     made = json.loads(p.stdout.splitlines()[-1])
     p = c.exec("dl-assets", "--manifest", f"/tmp/{name}.toml", "fetch", "--profile", "untrained",

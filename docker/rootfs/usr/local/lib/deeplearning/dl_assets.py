@@ -42,6 +42,11 @@ class AssetError(Exception):
 
 # ---- the manifest -------------------------------------------------------------------------
 
+# What examples/common.py needs to know of a backbone: the Keras architecture (or "submodel" of a
+# saved model), its input size, the length of its feature vector, its preprocessing.
+BACKBONE_KEYS = {"architecture", "input_size", "features", "preprocess"}
+
+
 def load_manifest(path=MANIFEST):
     try:
         with open(path, "rb") as f:
@@ -60,6 +65,9 @@ def load_manifest(path=MANIFEST):
             raise AssetError(f"manifest: asset {a['name']!r} has no sha256 or md5")
         if sources[0] != "generate" and "filename" not in a:
             raise AssetError(f"manifest: asset {a['name']!r} has no filename")
+        missing = BACKBONE_KEYS - set(a.get("backbone", {})) if a.get("provides") == "backbone" else ()
+        if missing:
+            raise AssetError(f"manifest: backbone {a['name']!r} needs backbone = {{ {', '.join(sorted(missing))} }}")
     return profiles, assets
 
 
