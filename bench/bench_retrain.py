@@ -7,8 +7,8 @@ On a generated dataset the size of flower_photos (4 x 918 = 3,672 images), offli
 - raw backbone throughput: batched `predict` on images already decoded in memory (images/s)
 - bottleneck extraction throughput of retrain's first run: hashing, decoding, the network and the
   cache writes included (images/s), and its ratio to the raw figure (target >= 0.8)
-- first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1); the first
-  run's peak resident memory
+- first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1); the
+  re-run's time is the median of three (they vary by ~10 %); the first run's peak resident memory
 - evaluate latency per image: (time for 51 images - time for 1) / 50, each the faster of two runs
 Writes bench/results/retrain-<backbone>.json and prints a table.
 
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -98,8 +99,12 @@ def main():
         retrain = ["./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", backbone]
         first_s, first_out = timed(cid, "python", "-c", PEAK, *retrain)
         metrics = json.loads(docker("exec", cid, "cat", "/tmp/models/retrained/metrics.json").stdout)
-        second_s, second_out = timed(cid, *retrain)
-        assert ", 0 computed," in second_out, "the re-run recomputed bottlenecks"
+        reruns = []
+        for _ in range(3):
+            seconds, out = timed(cid, *retrain)
+            assert ", 0 computed," in out, "the re-run recomputed bottlenecks"
+            reruns.append(seconds)
+        second_s = statistics.median(reruns)
         one = sorted(docker("exec", cid, "bash", "-c", "ls /tmp/ds/*/* | head -51").stdout.split())
         eval_cmd = ["./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json"]
         # Each the faster of two runs: a first command can be slowed by a cold disk cache.
@@ -123,6 +128,7 @@ def main():
         "first_run_s": first_s,
         "first_run_peak_rss_mib": float(first_out.splitlines()[-1]),
         "cached_rerun_s": second_s,
+        "cached_reruns_s": reruns,
         "rerun_over_first_ratio": second_s / first_s,
         "final_test_accuracy": None if args.upstream_shape else metrics["final_test_accuracy"],
         "evaluate_latency_per_image_ms": (t51 - t1) / 50 * 1000,
@@ -137,7 +143,9 @@ def main():
         if t:
             ok = v >= t[1] if t[0] == ">=" else v <= t[1]
             verdict = f"  {'ok' if ok else 'MISSED'} ({t[0]} {t[1]})"
-        print(f"  {k:34s} {v if isinstance(v, str) or v is None else f'{v:10.3f}'}{verdict}")
+        shown = (v if isinstance(v, str) or v is None else " ".join(f"{x:.3f}" for x in v) if isinstance(v, list)
+                 else f"{v:10.3f}")
+        print(f"  {k:34s} {shown}{verdict}")
     out = REPO / "bench" / "results" / f"retrain-{backbone}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"image": TAG, "machine": machine, "results": results,

@@ -47,7 +47,12 @@ def main_guard(prog, main):
     signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
     sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
     try:
-        sys.exit(main())
+        try:
+            sys.exit(main())
+        except Exception as e:
+            if isinstance(e.__cause__, KeyboardInterrupt):  # Ctrl-C inside an import can come out wrapped
+                raise e.__cause__
+            raise
     except UserError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(1)

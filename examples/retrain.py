@@ -201,7 +201,8 @@ class BottleneckCache:
 
 def look_up(files, cache, dim):
     """Hash each file's content and look its features up in the cache (no network, no TensorFlow):
-    ({file: content digest}, {file: cached features}, skipped [(file, reason)])."""
+    ({file: content digest}, {file: cached features}, skipped [(file, reason)], seconds taken)."""
+    t = time.monotonic()
     digests, found, skipped = {}, {}, []
     for f in files:
         try:
@@ -212,7 +213,7 @@ def look_up(files, cache, dim):
         v = cache.get(digests[f], dim)
         if v is not None:
             found[f] = v
-    return digests, found, skipped
+    return digests, found, skipped, time.monotonic() - t
 
 
 def bottlenecks(files, predict, size, dim, cache, batch_size, looked_up=None):
@@ -224,7 +225,7 @@ def bottlenecks(files, predict, size, dim, cache, batch_size, looked_up=None):
     """
     from tqdm import tqdm
 
-    digests, found, skipped = looked_up or look_up(files, cache, dim)
+    digests, found, skipped, _ = looked_up or look_up(files, cache, dim)
     vectors, skipped = dict(found), list(skipped)
     todo = [f for f in digests if f not in found]
     computed = 0
@@ -373,7 +374,9 @@ def main(argv=None):
 
 
 def train(args, image_dir, classes, labels, staging, t0):
-    from concurrent.futures import ThreadPoolExecutor
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     backbone = args.backbone or (backbones() or [None])[0]
     if backbone is None:
         raise UserError("no backbone is installed in this image: see dl-assets list")
@@ -383,15 +386,25 @@ def train(args, image_dir, classes, labels, staging, t0):
           f"backbone {backbone} ({size}x{size}, {dim} features)")
     files = [f for label in labels for f in classes[label]]
     cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
-    t_b = time.monotonic()
-    looked_up = look_up(files, cache, dim)
-    t_look_up = time.monotonic() - t_b
+    # Importing TensorFlow takes about 3 s; hashing the images and reading their cached features,
+    # most of a second more. Both at once: a helper process looks the features up meanwhile (a
+    # process, not a thread: an import holds Python's lock). Ctrl-C and `docker stop` are this
+    # process's to answer: the helper starts with them ignored (for the instant it takes to start
+    # it, so are we), and is waited for.
+    stop = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        looking_up = helper.submit(look_up, files, cache, dim)  # starts the helper process
+    finally:
+        for sig, handler in stop.items():
+            signal.signal(sig, handler)
+    with helper:
+        keras = import_keras()
+        import tensorflow as tf
+        from tensorboard.plugins.scalar import metadata as scalar_metadata
+        looked_up = looking_up.result()
     all_cached = len(looked_up[1]) == len(looked_up[0])
     distort = args.flip_left_right or args.random_scale or args.random_brightness
-
-    keras = import_keras()
-    import tensorflow as tf
-    from tensorboard.plugins.scalar import metadata as scalar_metadata
     if all_cached and not distort:
         # TensorFlow has only the new layer to train: thousands of tiny steps, which run faster
         # on one thread than handed between several (a third faster here).
@@ -422,7 +435,7 @@ def train(args, image_dir, classes, labels, staging, t0):
         extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
     t_b = time.monotonic()
     x_all, kept, skipped, counts = bottlenecks(files, predict, size, dim, cache, args.batch_size, looked_up)
-    t_bottlenecks = t_look_up + time.monotonic() - t_b
+    t_bottlenecks = looked_up[3] + time.monotonic() - t_b
     for f, reason in skipped:
         warn_skipped(f, reason)
     label_index = {f: labels.index(label) for label in labels for f in classes[label]}

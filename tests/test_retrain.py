@@ -227,6 +227,41 @@ def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, f
     assert "160 images, 0 computed, 160 from cache" in again.stdout
 
 
+START = r"""
+import os, signal, subprocess, sys, time
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+time.sleep(float(sys.argv[1]))
+os.killpg(p.pid, signal.SIGINT)  # to every process of the run, as Ctrl-C in a terminal does
+print(p.wait(timeout=120))
+print(p.stderr.read().strip())
+
+
+def left():  # processes of the run (its session) still there
+    def of_the_run(pid):
+        try:
+            return os.getsid(pid) == p.pid
+        except OSError:
+            return False
+    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if of_the_run(pid)]
+for _ in range(50):
+    if not left():
+        break
+    time.sleep(0.1)
+print(len(left()))
+"""
+
+
+@pytest.mark.parametrize("after", [0.4, 1.0, 2.0, 3.5])
+def test_ctrl_c_while_a_run_starts_is_one_line(box, first_run, after):
+    """While TensorFlow is imported and a helper process looks the features up: one line, no
+    traceback from either process, and no process left behind."""
+    p = box.exec("python", "-c", START, str(after), "./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir",
+                 "/tmp/models", "--name", "ctrl-c", timeout=300)
+    lines = p.stdout.splitlines()  # exit status, stderr (warnings may come first), processes left
+    assert lines[0] == "130" and lines[-2:] == ["retrain: interrupted; nothing half-written was kept", "0"], p.stdout
+    assert "Traceback" not in p.stdout
+
+
 def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file(box, first_run):
     """Users get EfficientNetB0 from Keras' notop .h5 weights file, unreachable here: the same
     architecture, untrained, in the same file format and installed the same way (dl-assets, hash
