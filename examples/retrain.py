@@ -11,6 +11,9 @@ What it shows (the "Simpsons detector" of the talk, after TensorFlow's classic r
 2. We then train only a new softmax layer on the bottlenecks: seconds, not days.
 3. Images are split into training / validation / testing by a hash of their path inside the
    dataset, so the split never changes between runs (or when the folder is moved).
+4. A second run on the same images takes seconds, most of them importing TensorFlow: a helper
+   process reads the cached features meanwhile, and the backbone (needed only to save the
+   finished model) is built in a thread while the new layer trains.
 Outputs in models/<name>/: model.keras (backbone included), labels.txt, TensorBoard logs,
 learning_curves.png, confusion_matrix.png, metrics.json. A run that is interrupted leaves the
 previous model as it was.
