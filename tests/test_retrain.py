@@ -227,6 +227,26 @@ def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, f
     assert "160 images, 0 computed, 160 from cache" in again.stdout
 
 
+OLDER_ENTRY = r"""
+from dl_assets import USER_DIR, installed, read_index, write_index
+defaults, _, assets = installed()
+entry = dict(assets[defaults["backbone"]], name="older")
+del entry["backbone"]["features"]  # as an older dl-assets wrote it
+USER_DIR.mkdir(parents=True, exist_ok=True)
+index = read_index(USER_DIR)
+index["assets"]["older"] = entry
+write_index(USER_DIR, index)
+"""
+
+
+def test_a_backbone_installed_by_an_older_image_is_one_line(box, first_run):
+    """A user's own asset folder outlives the image: an entry from before the feature count."""
+    assert box.exec("python", "-c", OLDER_ENTRY).returncode == 0
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", "older")
+    assert one_line_error(p, "retrain") == ("retrain: error: backbone 'older' was installed by an older version of this image; "
+                                            "install it again: dl-assets fetch --only older")
+
+
 START = r"""
 import os, signal, subprocess, sys, time
 p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
