@@ -201,25 +201,53 @@ def test_mirrored_strategy_over_two_logical_cpus_gives_the_same_training(box, fi
 
 
 INTERRUPT = r"""
-import signal, subprocess, sys
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-for line in p.stdout:
-    if line.startswith("Step 0:"):  # training has begun: bottlenecks cached, model being made
-        p.send_signal(getattr(signal, sys.argv[1]))
-        break
+import json, os, signal, subprocess, sys, time
+when, sig = sys.argv[1], getattr(signal, sys.argv[2])
+p = subprocess.Popen(sys.argv[3:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+if when == "training":
+    for line in p.stdout:
+        if line.startswith("Step 0:"):  # training has begun: bottlenecks cached, model being made
+            break
+else:
+    time.sleep(float(when))
+os.killpg(p.pid, sig)  # to every process of the run, as Ctrl-C in a terminal (and tini -g) does
 out, err = p.communicate(timeout=120)
-print(p.returncode)
-print(err.strip().splitlines()[-1])
+
+
+def left():  # processes of the run (its session) still there
+    def of_the_run(pid):
+        try:
+            return os.getsid(pid) == p.pid
+        except OSError:
+            return False
+    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if of_the_run(pid)]
+for _ in range(50):
+    if not left():
+        break
+    time.sleep(0.1)
+print(json.dumps({"status": p.returncode, "stderr": err, "left": len(left())}))
 """
+
+
+def interrupted_run(box, when, signal, *args):
+    """Start ./retrain.sh with args in a session of its own, send signal to every process of it
+    `when` seconds in (or "training": at its first step), and check it stops cleanly: exit status
+    130, the one line last on stderr (warnings may come first), no traceback from any process,
+    no process left behind."""
+    p = box.exec("python", "-c", INTERRUPT, str(when), signal, "./retrain.sh", "--image_dir", "/tmp/ds",
+                 "--output_dir", "/tmp/models", *args, timeout=300)
+    assert p.returncode == 0, p.stderr
+    run = json.loads(p.stdout)
+    assert run["status"] == 130 and run["left"] == 0, run
+    assert run["stderr"].splitlines()[-1] == "retrain: interrupted; nothing half-written was kept", run
+    assert "Traceback" not in run["stderr"], run
 
 
 @pytest.mark.parametrize("signal", ["SIGINT", "SIGTERM"])  # Ctrl-C, `docker stop`
 def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, first_run, signal):
     files = ["/tmp/models/retrained/model.keras", "/tmp/models/retrained/metrics.json"]
     before = box.exec("md5sum", *files).stdout
-    p = box.exec("python", "-c", INTERRUPT, signal, "./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir",
-                 "/tmp/models", "--how_many_training_steps", "1000000", "--eval_step_interval", "5000", timeout=300)
-    assert p.stdout.splitlines() == ["130", "retrain: interrupted; nothing half-written was kept"], p.stderr
+    interrupted_run(box, "training", signal, "--how_many_training_steps", "1000000", "--eval_step_interval", "5000")
     assert box.exec("md5sum", *files).stdout == before
     assert [f for f in box.exec("ls", "-A", "/tmp/models").stdout.split() if ".tmp-" in f or f.endswith(".old")] == []
     again = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
@@ -247,39 +275,11 @@ def test_a_backbone_installed_by_an_older_image_is_one_line(box, first_run):
                                             "install it again: dl-assets fetch --only older")
 
 
-START = r"""
-import os, signal, subprocess, sys, time
-p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-time.sleep(float(sys.argv[1]))
-os.killpg(p.pid, signal.SIGINT)  # to every process of the run, as Ctrl-C in a terminal does
-print(p.wait(timeout=120))
-print(p.stderr.read().strip())
-
-
-def left():  # processes of the run (its session) still there
-    def of_the_run(pid):
-        try:
-            return os.getsid(pid) == p.pid
-        except OSError:
-            return False
-    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if of_the_run(pid)]
-for _ in range(50):
-    if not left():
-        break
-    time.sleep(0.1)
-print(len(left()))
-"""
-
-
 @pytest.mark.parametrize("after", [0.4, 1.0, 2.0, 3.5])
 def test_ctrl_c_while_a_run_starts_is_one_line(box, first_run, after):
     """While TensorFlow is imported and a helper process looks the features up: one line, no
     traceback from either process, and no process left behind."""
-    p = box.exec("python", "-c", START, str(after), "./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir",
-                 "/tmp/models", "--name", "ctrl-c", timeout=300)
-    lines = p.stdout.splitlines()  # exit status, stderr (warnings may come first), processes left
-    assert lines[0] == "130" and lines[-2:] == ["retrain: interrupted; nothing half-written was kept", "0"], p.stdout
-    assert "Traceback" not in p.stdout
+    interrupted_run(box, after, "SIGINT", "--name", "ctrl-c")
 
 
 def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file(box, first_run):
