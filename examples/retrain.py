@@ -406,7 +406,8 @@ def train(args, image_dir, classes, labels, staging, t0):
         import tensorflow as tf
         from tensorboard.plugins.scalar import metadata as scalar_metadata
         looked_up = looking_up.result()
-    all_cached = len(looked_up[1]) == len(looked_up[0])
+    digests, found, _, t_look_up = looked_up
+    all_cached = len(found) == len(digests)
     distort = args.flip_left_right or args.random_scale or args.random_brightness
     if all_cached and not distort:
         # TensorFlow has only the new layer to train: thousands of tiny steps, which run faster
@@ -438,7 +439,7 @@ def train(args, image_dir, classes, labels, staging, t0):
         extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
     t_b = time.monotonic()
     x_all, kept, skipped, counts = bottlenecks(files, predict, size, dim, cache, args.batch_size, looked_up)
-    t_bottlenecks = looked_up[3] + time.monotonic() - t_b
+    t_bottlenecks = t_look_up + time.monotonic() - t_b
     for f, reason in skipped:
         warn_skipped(f, reason)
     label_index = {f: labels.index(label) for label in labels for f in classes[label]}
