@@ -227,7 +227,8 @@ def backbone_spec(name):
         have = ", ".join(backbones()) or "none"
         raise UserError(f"backbone {name!r} is not in this image (installed: {have}); "
                         f"get others with: dl-assets fetch --only {name}")
-    if "features" not in entry["backbone"]:  # installed in your folder by an older image
+    from dl_assets import BACKBONE_KEYS
+    if BACKBONE_KEYS - set(entry["backbone"]):  # installed in your folder by an older image (no features)
         raise UserError(f"backbone {name!r} was installed by an older version of this image; "
                         f"install it again: dl-assets fetch --only {name}")
     return entry["backbone"]
