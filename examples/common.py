@@ -178,7 +178,13 @@ def import_keras():
 
     TensorFlow prints them before any log setting applies, so stderr is muted for the import only.
     (`dl-doctor` explains a missing GPU properly.)
+    The import makes some 700,000 Python objects, and Python's cycle collector would walk them
+    again and again meanwhile (0.7 s of 3 here): it is paused for the first import, and what the
+    import made is then set aside for good (gc.freeze), so later collections skip it too.
     """
+    collecting = "keras" not in sys.modules and gc.isenabled()
+    if collecting:
+        gc.disable()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
     os.dup2(devnull, 2)
@@ -193,6 +199,9 @@ def import_keras():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+        if collecting:
+            gc.freeze()
+            gc.enable()
     return keras
 
 
