@@ -182,8 +182,8 @@ def import_keras():
     again and again meanwhile (0.7 s of 3 here): it is paused for the first import, and what the
     import made is then set aside for good (gc.freeze), so later collections skip it too.
     """
-    collecting = "keras" not in sys.modules and gc.isenabled()
-    if collecting:
+    pause_collector = "keras" not in sys.modules and gc.isenabled()
+    if pause_collector:
         gc.disable()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
@@ -199,7 +199,7 @@ def import_keras():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-        if collecting:
+        if pause_collector:
             gc.freeze()
             gc.enable()
     return keras
