@@ -389,11 +389,11 @@ def train(args, image_dir, classes, labels, staging, t0):
           f"backbone {backbone} ({size}x{size}, {dim} features)")
     files = [f for label in labels for f in classes[label]]
     cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
-    # Importing TensorFlow takes about 3 s; hashing the images and reading their cached features,
-    # most of a second more. Both at once: a helper process looks the features up meanwhile (a
-    # process, not a thread: an import holds Python's lock). Ctrl-C and `docker stop` are this
-    # process's to answer: the helper starts with them ignored (for the instant it takes to start
-    # it, so are we), and is waited for.
+    # Importing TensorFlow and Keras takes some 2.5 s; hashing the images and reading their cached
+    # features, most of a second more. Both at once: a helper process looks the features up
+    # meanwhile (a process, not a thread: an import holds Python's lock). Ctrl-C and `docker stop`
+    # are this process's to answer: the helper starts with them ignored (for the instant it takes to
+    # start it, so are we), and is waited for.
     stop = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
