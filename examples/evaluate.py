@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, decoded_batches, import_keras, main_guard, predict_padded  # noqa: E402
+from dlkit.assets import import_keras
+from dlkit.errors import UserError, main_guard
+from dlkit.images import decoded_batches, predict_padded
 
 
 def parse_args(argv=None):

@@ -10,13 +10,12 @@ fast and needs no GPU; it also misses turned faces and finds faces in wallpaper,
 CNN detectors replaced it.
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, main_guard, read_image  # noqa: E402
+from dlkit.errors import UserError, main_guard
+from dlkit.images import read_image
 
 
 def photo(path=None, sample=None):

@@ -12,13 +12,13 @@ What it shows, on scikit-learn's handwritten digits (8x8 pixels, shipped with th
    (Keras adds the L2 penalty to both reported losses, so compare their shapes, not heights).
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ema, import_keras, main_guard  # noqa: E402
+from dlkit.assets import import_keras
+from dlkit.errors import main_guard
+from dlkit.reports import ema
 
 
 def digits(seed, n_train):

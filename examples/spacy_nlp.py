@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, asset_path, main_guard  # noqa: E402
+from dlkit.assets import asset_path
+from dlkit.errors import UserError, main_guard
 
 
 def load_pipeline(name="spacy"):

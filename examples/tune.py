@@ -15,31 +15,30 @@ With the same --seed the results are the same on every run.
 import argparse
 import functools
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, backbone_spec, backbones, dataset_root, load_backbone, main_guard  # noqa: E402
-from retrain import BottleneckCache, bottlenecks, scan, which_set  # noqa: E402
+from dlkit import assets, bottlenecks, dataset
+from dlkit.errors import UserError, main_guard
 
 GRID = {"eta0": [0.001, 0.01, 0.1], "alpha": [1e-5, 1e-4, 1e-3]}
 
 
 def features(image_dir, backbone, cache_dir):
     """(X, y, labels, is_test) from the bottleneck cache, computing what is missing."""
-    classes = scan(image_dir)
+    classes = dataset.scan(image_dir)
     labels = sorted(classes)
-    spec = backbone_spec(backbone)
-    network = functools.cache(lambda: load_backbone(backbone)[0])  # built only if an image is not cached
+    spec = assets.backbone_spec(backbone)
+    network = functools.cache(lambda: assets.load_backbone(backbone)[0])  # built only if an image is not cached
     files = [f for label in labels for f in classes[label]]
-    x, kept, _, _ = bottlenecks(files, lambda images: network().predict_on_batch(images), spec["input_size"],
-                                spec["features"], BottleneckCache(cache_dir, backbone), 32)
+    cache = bottlenecks.BottleneckCache(cache_dir, backbone)
+    x, kept, _, _ = bottlenecks.compute(files, lambda images: network().predict_on_batch(images),
+                                        spec["input_size"], spec["features"], cache, 32)
     label_of = {f: i for i, label in enumerate(labels) for f in classes[label]}
     y = np.array([label_of[f] for f in kept])
-    is_test = np.array([which_set(f.relative_to(image_dir).as_posix(), 10, 10) == "testing" for f in kept])
+    is_test = np.array([dataset.which_set(f.relative_to(image_dir).as_posix(), 10, 10) == "testing" for f in kept])
     return x, y, labels, is_test
 
 
@@ -96,10 +95,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.n_iter < 1:
         p.error("--n_iter must be at least 1")
-    image_dir = args.image_dir or dataset_root()
-    backbone = args.backbone or (backbones() or [None])[0]
-    if backbone is None:
-        raise UserError("no backbone is installed in this image: see dl-assets list")
+    image_dir = args.image_dir or assets.dataset_root()
+    backbone = args.backbone or assets.default_backbone()
     x, y, labels, is_test = features(image_dir, backbone, args.bottleneck_dir)
     if is_test.all() or not is_test.any():
         raise UserError("the dataset is too small to keep a test set apart")

@@ -12,11 +12,10 @@ and returns the nearest words by cosine similarity, leaving out the words of the
 import argparse
 import difflib
 import re
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import UserError, asset_path, main_guard  # noqa: E402
+from dlkit.assets import asset_path
+from dlkit.errors import UserError, main_guard
 
 
 def load_vectors(name="vectors"):

@@ -32,7 +32,6 @@ from pathlib import Path
 MANIFEST = Path(os.environ.get("DL_ASSETS_MANIFEST", "/usr/local/share/deeplearning/assets.toml"))
 SYSTEM_DIR = Path(os.environ.get("DL_ASSETS_DIR", "/opt/assets"))
 USER_DIR = Path.home() / ".local" / "share" / "deeplearning" / "assets"
-EXAMPLES = Path(os.environ.get("DL_EXAMPLES", "/home/jovyan/work/examples"))
 HASHES = ("sha256", "md5")
 
 
@@ -42,7 +41,7 @@ class AssetError(Exception):
 
 # ---- the manifest -------------------------------------------------------------------------
 
-# What examples/common.py needs to know of a backbone: the Keras architecture (or "submodel" of a
+# What dlkit.assets needs to know of a backbone: the Keras architecture (or "submodel" of a
 # saved model), its input size, the length of its feature vector, its preprocessing.
 BACKBONE_KEYS = {"architecture", "input_size", "features", "preprocess"}
 
@@ -274,7 +273,7 @@ def install(asset, source, dest):
     try:
         if "generate" in asset:
             out = staging / asset["name"]
-            cmd = [sys.executable if c == "python" else c.format(out=out, examples=EXAMPLES)
+            cmd = [sys.executable if c == "python" else c.format(out=out)
                    for c in asset["generate"]]
             p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode != 0:

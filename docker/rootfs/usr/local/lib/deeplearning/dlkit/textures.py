@@ -1,6 +1,6 @@
-"""Make a small image dataset to practise transfer learning on: folders of textures.
+"""A small generated image dataset to practise transfer learning on: folders of textures.
 
-    python examples/make_dataset.py OUT_DIR [--per_class 60] [--seed 0] [--classes stripes dots]
+    python -m dlkit.textures OUT_DIR [--per_class 60] [--seed 0] [--classes stripes dots]
                                     [--size 160 256] [--jpeg]
 
 Writes OUT_DIR/<class>/<n>.jpg|.png: one folder per class, the layout ./retrain.sh expects.
@@ -8,6 +8,7 @@ Each class is a kind of texture (stripes, checks, dots, rings) drawn with random
 scales and noise, so a network has to recognise the pattern, not a colour. Sides are drawn
 between the two --size values. Every third image is a PNG, the rest JPEG, as in real folders
 (--jpeg: all JPEG, as in flower_photos). The same seed gives the same images.
+It is the stand-in profile's embedded dataset (made while the image is built) and the tests' data.
 """
 import argparse
 import sys
@@ -81,8 +82,8 @@ def main():
     try:
         n = make_dataset(args.out_dir, args.per_class, args.seed, args.classes, args.size, args.jpeg)
     except OSError as e:
-        sys.exit(f"make_dataset: error: cannot write to {args.out_dir}: {e.strerror}")
-    print(f"make_dataset: {n} images in {len(args.classes)} classes under {args.out_dir}")
+        sys.exit(f"textures: error: cannot write to {args.out_dir}: {e.strerror}")
+    print(f"textures: {n} images in {len(args.classes)} classes under {args.out_dir}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""dlkit: the machinery behind the image's examples, so that each example can show its idea.
+
+Where things live (one module per concern; no module imports an example):
+- `errors`      a mistake in the input is one line and a non-zero exit status, never a traceback
+- `images`      images read by content, decoded in threads a few batches ahead of the network
+- `assets`      the ImageNet networks and other assets baked into the image; importing Keras fast
+- `dataset`     a folder of class sub-folders: scanning it, labels, the hash-based split
+- `bottlenecks` the backbone's features of every image, computed once and cached by content
+- `fastloop`    the fast path of ./retrain.sh: a helper process, a background build, a graph loop
+- `reports`     what a run leaves behind: the classic lines, plots, metrics, an atomic save
+- `textures`    a small generated dataset of textures (the stand-in dataset, and the tests')
+"""
+import os
+from pathlib import Path
+
+# The image's working directory: data/, models/, examples/, notebooks/ (ENV DL_WORKDIR in the
+# Dockerfile is the one place it is set).
+WORKDIR = Path(os.environ.get("DL_WORKDIR") or Path.home() / "work")

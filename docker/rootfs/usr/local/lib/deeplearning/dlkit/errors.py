@@ -1,0 +1,52 @@
+"""Command-line errors: a problem with the input is one line and an exit status, never a traceback.
+
+`UserError` is raised for anything the user can fix; `main_guard` runs an example's main() and
+turns user errors, full disks, Ctrl-C and `docker stop` into one line each.
+"""
+import errno
+import gc
+import os
+import signal
+import sys
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 1."""
+
+
+def warn_skipped(path, why):
+    """The one warning line for anything in the input that is left out."""
+    print(f"warning: skipped {path}: {why}", file=sys.stderr)
+
+
+def main_guard(prog, main):
+    """Run main(); turn user errors, full disks and Ctrl-C into one line and an exit status."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
+    try:
+        try:
+            sys.exit(main())
+        except Exception as e:
+            if isinstance(e.__cause__, KeyboardInterrupt):  # Ctrl-C inside an import can come out wrapped
+                raise e.__cause__
+            raise
+    except UserError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as e:  # a full disk, a read-only folder...
+        where = f" ({e.filename})" if e.filename else ""
+        hint = "; free some space, or write somewhere else" if e.errno == errno.ENOSPC else ""
+        print(f"{prog}: error: {e.strerror or e}{where}{hint}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        # On exit Python would walk every object TensorFlow and Keras made (about a second),
+        # just before the system frees them all at once; frozen objects are left to the system.
+        gc.freeze()

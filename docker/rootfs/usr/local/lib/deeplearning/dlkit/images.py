@@ -1,0 +1,113 @@
+"""Images: read by their content, decoded in threads, fed to a network in batches of one shape.
+
+- `read_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine); every
+  problem with a file is a `BadImage` (one line), except real I/O errors.
+- `load_image`: the square RGB array of 0..255 values a network expects.
+- `decoded_batches`, `predict_padded`: many images through a network, decoded in threads a few
+  batches ahead of it, every call with the same batch shape.
+"""
+import os
+import threading
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import UserError
+
+IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
+
+
+class BadImage(UserError):
+    """A file that is not a usable image: str() is "path: reason"."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def read_image(path, draft=None):
+    """The image at path as a PIL RGB image, read by its content, not its name.
+
+    draft=(w, h): a JPEG may be decoded at a reduced scale (1/2 to 1/8) still at least that big.
+    Every problem with the file is a BadImage (one line), except real I/O errors.
+    """
+    try:
+        with _open_unchecked(path) as image:
+            if image.format not in IMAGE_FORMATS:
+                raise BadImage(path, f"{image.format} images are not supported")
+            width, height = image.size
+            if draft:
+                image.draft("RGB", draft)  # JPEG: much faster, and much less memory
+            limit = Image.MAX_IMAGE_PIXELS or float("inf")
+            if image.width * image.height > limit:  # a "decompression bomb", or just a huge PNG
+                raise BadImage(path, f"{width}x{height} pixels is too large to decode safely "
+                                     f"(limit {limit // 10**6:.0f} megapixels; make it smaller)")
+            return image.convert("RGB")
+    except UnidentifiedImageError:
+        raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
+    except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
+        if isinstance(e, OSError) and e.errno is not None:
+            raise  # a real I/O problem (permissions, disk), not a bad image
+        raise BadImage(path, f"unreadable image ({e})")
+
+
+_OPENING = threading.Lock()
+
+
+def _open_unchecked(path):
+    """Image.open without Pillow's size limit, which read_image applies after JPEG's reduced-scale
+    decoding instead: a 20000x20000 photo is read at 2500x2500. Opening reads only the header, so
+    the limit is off only for that instant (our decoding threads take turns), then back on."""
+    with _OPENING:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def _empty(path):
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
+def load_image(path, size):
+    """The image at path as a (size, size, 3) float32 array of 0..255 RGB values."""
+    image = read_image(path, draft=(size, size))
+    return np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+
+
+def decoded_batches(files, size, batch_size=32):
+    """Yield the files in batches of [(path, array or None, why not)], decoded by load_image in
+    threads that run a few batches ahead, so the network never waits for the disk or the JPEG
+    decoder, and memory holds a few batches, not a whole folder of decoded images."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def decode(batch):
+        out = []
+        for f in batch:
+            try:
+                out.append((f, load_image(f, size), None))
+            except BadImage as e:
+                out.append((f, None, e.reason))
+        return out
+
+    workers = os.cpu_count() or 2
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        ahead = deque()
+        for i in range(0, len(files), batch_size):
+            ahead.append(pool.submit(decode, files[i:i + batch_size]))
+            if len(ahead) > 2 * workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def predict_padded(predict, x, batch_size):
+    """predict(x) for x of at most batch_size images, padded with black images to batch_size:
+    Keras traces the network again for each new batch shape (~0.7 s), so every call uses one."""
+    pad = np.zeros((batch_size - len(x), *x.shape[1:]), x.dtype)
+    return np.asarray(predict(np.concatenate([x, pad])))[:len(x)]
