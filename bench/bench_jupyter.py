@@ -19,11 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import IMAGE, VARIANT, running  # noqa: E402
-from jupyter_load import run_load  # noqa: E402
-from test_hermetic import LOCKED  # noqa: E402
-from test_load import KERNELS, MEMORY_BOUND_MIB  # noqa: E402
-from test_notebooks import CLIENT, NOTEBOOKS  # noqa: E402
+from support.containers import IMAGE, LOCKED, VARIANT, running  # noqa: E402
+from support.jupyter_load import CLIENT, KERNELS, MEMORY_BOUND_MIB, NOTEBOOKS, run_load  # noqa: E402
 
 
 def notebook_suite(token):

@@ -30,8 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import Container  # noqa: E402
-from untrained_backbone import UPSTREAM, install_untrained_backbone  # noqa: E402
+from support.containers import Container  # noqa: E402
+from support.untrained_backbone import UPSTREAM, install_untrained_backbone  # noqa: E402
 
 TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
 
@@ -47,10 +47,10 @@ sys.exit(p.returncode)
 
 RAW = """
 import sys, time, json, numpy as np
-sys.path.insert(0, "examples")
 from pathlib import Path
-from common import load_backbone, load_image, backbones
-name = sys.argv[1] or backbones()[0]
+from dlkit.assets import default_backbone, load_backbone
+from dlkit.images import load_image
+name = sys.argv[1] or default_backbone()
 extractor, size = load_backbone(name)
 files = sorted(Path("/tmp/ds").rglob("*.*"))[:int(sys.argv[2])]
 x = np.stack([load_image(f, size) for f in files])
@@ -91,7 +91,7 @@ def main():
     cid = docker("run", "-d", "--network", "none", TAG, "sleep", "infinity").stdout.strip()
     try:
         dataset = ["--size", "320", "500", "--jpeg"] if args.upstream_shape else []
-        docker("exec", cid, "python", "examples/make_dataset.py", "/tmp/ds", "--per_class", str(args.per_class), *dataset)
+        docker("exec", cid, "python", "-m", "dlkit.textures", "/tmp/ds", "--per_class", str(args.per_class), *dataset)
         if args.upstream_shape:
             args.backbone = install_untrained_backbone(Container(cid), args.upstream_shape)["name"]
         raw = json.loads(docker("exec", cid, "python", "-c", RAW, args.backbone, str(args.raw_images)).stdout.splitlines()[-1])

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import running
+from support.containers import running
 
 PAYLOAD = os.urandom(4096)
 GOOD = hashlib.sha256(PAYLOAD).hexdigest()

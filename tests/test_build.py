@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGE, REPO, docker
+from support.containers import IMAGE, REPO, WORKDIR, docker
 
 BEGIN, END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
 
@@ -70,7 +70,7 @@ def test_compose_publishes_on_loopback_only_by_default():
 def test_compose_mounts_data_and_models():
     jupyter = compose_config({})["services"]["jupyter"]
     targets = {v["target"] for v in jupyter["volumes"]}
-    assert {"/home/jovyan/work/data", "/home/jovyan/work/models"} <= targets
+    assert {f"{WORKDIR}/data", f"{WORKDIR}/models"} <= targets
 
 
 def test_compose_gpu_profile_reserves_nvidia_devices():

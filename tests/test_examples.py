@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import one_line_error, running
+from support.containers import one_line_error, running
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +108,10 @@ def test_learning_curves_show_overfitting(box):
 
 @pytest.mark.parametrize("collector", ["on", "off"])
 def test_import_keras_pauses_the_collector_only_for_the_import(box, collector):
-    """common.import_keras pauses Python's cycle collector while TensorFlow and Keras load (the
+    """dlkit.assets.import_keras pauses Python's cycle collector while TensorFlow and Keras load (the
     examples start 0.7 s sooner): afterwards it collects again, with the import's objects set
     aside (frozen); a collector the caller had turned off stays off, and nothing is frozen."""
-    script = ("import gc, sys; sys.path.insert(0, 'examples'); from common import import_keras\n"
+    script = ("import gc, sys; from dlkit.assets import import_keras\n"
               "if sys.argv[1] == 'off': gc.disable()\n"
               "import_keras(); print(gc.isenabled(), gc.get_freeze_count())")
     enabled, frozen = ok(box.exec("python", "-c", script, collector, timeout=120)).split()

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import VARIANT, docker, run
+from support.containers import VARIANT, docker, run
 
 CUDA = VARIANT == "cuda"
 cuda_only = pytest.mark.skipif(not CUDA, reason="CUDA image checks: run `make test-cuda`")

@@ -4,10 +4,7 @@ import re
 
 import pytest
 
-from conftest import run
-
-LOCKED = ["--network", "none", "--read-only", "--cap-drop", "ALL", "--tmpfs", "/tmp",
-          "--tmpfs", "/home/jovyan/work/models:uid=1000,gid=100"]
+from support.containers import LOCKED, run
 
 SCRIPT = r"""set -e
 ./retrain.sh --how_many_training_steps 50 | grep '^Final test accuracy'

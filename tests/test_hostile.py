@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from conftest import one_line_error, running
+from support.containers import NB_GID, NB_UID, one_line_error, running
 
 # A dataset with every kind of trouble in it, next to a clean one. The 20000x20000 images are
 # uniform, so they are small files; decoding them naively takes 1.2 GB and half a minute.
 SETUP = r"""set -e
-python examples/make_dataset.py /tmp/clean --per_class 20 --seed 1 >/dev/null
+python -m dlkit.textures /tmp/clean --per_class 20 --seed 1 >/dev/null
 cp -r /tmp/clean /tmp/ds && cd /tmp/ds
 mkdir "Città_del Capo"
 for i in $(seq 0 19); do cp "rings/$(ls rings | sed -n "$((i + 1))p")" "Città_del Capo/foto $i ü 写真.jpg"; done
@@ -188,8 +188,8 @@ def test_evaluate_takes_a_model_of_another_input_size(box, foreign):
 def test_a_full_disk_keeps_the_previous_model():
     """Output on a 14 MB tmpfs: the first model (9.6 MB) fits, a second one beside it does not."""
     script = r"""
-python examples/make_dataset.py /tmp/small --per_class 20 --seed 1 >/dev/null
-python examples/make_dataset.py /tmp/big --per_class 30 --seed 2 >/dev/null
+python -m dlkit.textures /tmp/small --per_class 20 --seed 1 >/dev/null
+python -m dlkit.textures /tmp/big --per_class 30 --seed 2 >/dev/null
 ./retrain.sh --image_dir /tmp/small --output_dir /out --how_many_training_steps 20 >/dev/null || exit 9
 md5sum /out/retrained/model.keras /out/retrained/labels.txt /out/retrained/metrics.json > /tmp/before.md5
 ./retrain.sh --image_dir /tmp/big --output_dir /out --how_many_training_steps 20 >/dev/null 2>/tmp/err
@@ -198,7 +198,7 @@ grep -v "^warning: " /tmp/err  # every line that is not a warning
 md5sum --quiet -c /tmp/before.md5 && echo "previous model intact"
 ls -A /out
 """
-    with running("--network", "none", "--tmpfs", "/out:size=14m,uid=1000,gid=100",
+    with running("--network", "none", "--tmpfs", f"/out:size=14m,uid={NB_UID},gid={NB_GID}",
                  command=["sleep", "infinity"]) as c:
         p = c.exec("bash", "-c", script, timeout=600)
     lines = p.stdout.splitlines()

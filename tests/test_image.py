@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import REQUIREMENTS, VARIANT, direct_requirements
+from support.containers import REQUIREMENTS, VARIANT, direct_requirements
 
 LIBRARIES = direct_requirements(REQUIREMENTS / f"{VARIANT}.in")
 # Distribution name -> module to import, where they differ.

@@ -6,8 +6,8 @@ import time
 import pytest
 import websocket
 
-from conftest import http_get, running, wait_for
-from jupyter_load import execute
+from support.containers import http_get, running, wait_for
+from support.jupyter_load import execute
 
 
 def test_api_answers_with_the_token(lab, token):

@@ -1,7 +1,7 @@
 """TensorFlow and Keras do real work in the container."""
 import json
 
-from conftest import VARIANT
+from support.containers import VARIANT
 
 TRAIN = """
 import json, numpy as np, keras

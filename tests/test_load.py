@@ -6,11 +6,8 @@ import re
 
 import pytest
 
-from conftest import running
-from jupyter_load import run_load
-
-KERNELS = 8
-MEMORY_BOUND_MIB = 4096  # stated bound for 8 kernels; measured peak ~2.7 GiB (CPU image)
+from support.containers import running
+from support.jupyter_load import KERNELS, MEMORY_BOUND_MIB, run_load
 
 
 @pytest.fixture(scope="module")

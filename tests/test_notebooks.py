@@ -4,11 +4,8 @@ import json
 
 import pytest
 
-from conftest import REPO, running
-from test_hermetic import LOCKED
-
-NOTEBOOKS = sorted(p.name for p in (REPO / "examples" / "notebooks").glob("*.ipynb"))
-CLIENT = (REPO / "tests" / "notebook_client.py").read_text()
+from support.containers import LOCKED, running
+from support.jupyter_load import CLIENT, NOTEBOOKS
 # Something each notebook must have printed or shown, beyond running without error.
 EXPECT = {
     "00_deep_learning_in_5_steps.ipynb": "final loss",

@@ -3,7 +3,7 @@ passes our Dockerfile and fails, one line each, on every way of installing somet
 import subprocess
 import sys
 
-from conftest import REPO
+from support.containers import REPO
 
 CHECK = [sys.executable, str(REPO / "docker" / "harness" / "check-pins.py")]
 

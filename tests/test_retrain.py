@@ -1,15 +1,15 @@
 """Transfer learning in the image, offline: ./retrain.sh and ./evaluate.sh end to end.
 
 Everything runs in one container started with --network none, on a dataset generated in it
-(examples/make_dataset.py), with held-out images from another seed.
+(the image's dlkit.textures), with held-out images from another seed.
 """
 import json
 import re
 
 import pytest
 
-from conftest import one_line_error, run, running
-from untrained_backbone import install_untrained_backbone, saved_backbone
+from support.containers import one_line_error, run, running
+from support.untrained_backbone import install_untrained_backbone, saved_backbone
 
 STEPS = "300"
 
@@ -20,7 +20,7 @@ def box():
     with running("--network", "none", command=["sleep", "infinity"]) as c:
         for args in (["/tmp/ds", "--per_class", "40", "--seed", "1"],
                      ["/tmp/heldout", "--per_class", "4", "--seed", "99"]):
-            p = c.exec("python", "examples/make_dataset.py", *args)
+            p = c.exec("python", "-m", "dlkit.textures", *args)
             assert p.returncode == 0, p.stderr
         yield c
 
@@ -84,6 +84,23 @@ def test_a_cached_re_run_trains_exactly_as_the_first_run(box, first_run):
     assert training.findall(p.stdout) == training.findall(first_run.stdout)
     first, rerun = (saved_backbone(box, f"/tmp/models/{name}/model.keras") for name in ("retrained", "rerun"))
     assert rerun == first and rerun["weights"] > 100
+
+
+def test_simple_trains_the_same_layer_with_model_fit(box, first_run):
+    """--simple: the lesson's plain Keras way (model.fit, a line per epoch) on the cached
+    bottlenecks gives a model as good, in the same folder layout, that evaluate uses."""
+    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
+                 "--how_many_training_steps", STEPS, "--name", "simple", "--simple", timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
+    assert p.stdout.count(": Validation accuracy = ") >= 100  # one report per epoch
+    m = re.search(r"^Final test accuracy = (\d+\.\d)% \(N=(\d+)\)$", p.stdout, re.M)
+    assert m and float(m.group(1)) >= 80.0 and m.group(2) == re.search(
+        r"^Final test accuracy = \d+\.\d% \(N=(\d+)\)$", first_run.stdout, re.M).group(1)
+    files = box.exec("ls", "-A", "/tmp/models/simple").stdout.split()
+    assert {"model.keras", "labels.txt", "logs", "learning_curves.png", "confusion_matrix.png", "metrics.json"} <= set(files)
+    results = json.loads(box.exec("./evaluate.sh", "--model_dir", "/tmp/models/simple", "--json", "/tmp/heldout").stdout)
+    assert sum(r["predictions"][0]["label"] == r["image"].split("/")[3] for r in results) >= 14, results
 
 
 def test_a_corrupt_cache_entry_is_recomputed(box, first_run):

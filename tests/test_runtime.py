@@ -2,13 +2,13 @@
 import os
 import time
 
-from conftest import IMAGE, docker, run, running, wait_for
+from support.containers import IMAGE, NB_GID, NB_UID, NB_USER, WORKDIR, docker, run, running, wait_for
 
 
 def test_runs_as_the_non_root_user(host):
     user = host.user()
-    assert (user.name, user.uid, user.gid) == ("jovyan", 1000, 100)
-    assert user.home == "/home/jovyan"
+    assert (user.name, user.uid, user.gid) == (NB_USER, NB_UID, NB_GID) == ("jovyan", 1000, 100)
+    assert user.home == f"/home/{NB_USER}" and WORKDIR.startswith(user.home)
 
 
 def test_tini_is_pid_1(host):
@@ -24,9 +24,9 @@ def test_no_process_runs_as_root(host):
 
 
 def test_workdir_holds_the_teaching_layout(host):
-    assert host.check_output("pwd") == "/home/jovyan/work"
+    assert host.check_output("pwd") == WORKDIR
     for d in ("examples", "notebooks", "data", "models"):
-        f = host.file(f"/home/jovyan/work/{d}")
+        f = host.file(f"{WORKDIR}/{d}")
         assert f.is_directory and f.user == "jovyan"
 
 
@@ -58,7 +58,7 @@ def test_bind_mount_files_belong_to_the_requested_host_uid(tmp_path):
     out.mkdir()
     os.chown(out, uid, gid)
     p = run("--user", "root", "-e", f"NB_UID={uid}", "-e", f"NB_GID={gid}",
-            "-v", f"{out}:/home/jovyan/work/models",
+            "-v", f"{out}:{WORKDIR}/models",
             command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt; touch examples/mine"])
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == [str(uid), str(gid)]

@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import http_get, running, wait_for
+from support.containers import WORKDIR, http_get, running, wait_for
 
 
 def test_tensorboard_serves_the_models_folder():
@@ -10,7 +10,7 @@ def test_tensorboard_serves_the_models_folder():
         c.wait_healthy(timeout=90)
         status, body = http_get(c.url(6006, "/data/environment"))
         assert status == 200
-        assert json.loads(body)["data_location"] == "/home/jovyan/work/models"
+        assert json.loads(body)["data_location"] == f"{WORKDIR}/models"
         assert http_get(c.url(6006, "/"))[0] == 200
         log = c.inspect()["State"]["Health"]["Log"][-1]
         assert "tensorboard:ok" in log["Output"]
@@ -20,7 +20,7 @@ def test_tensorboard_plots_the_learning_curves_of_a_retrained_model():
     """What ./retrain.sh logs is what TensorBoard's scalars dashboard shows: the same steps and
     values as the classic lines, under the tags accuracy and cross_entropy."""
     with running("-p", "127.0.0.1::6006", command=["start-tensorboard.sh", "--reload_interval", "1"]) as c:
-        for cmd in (["python", "examples/make_dataset.py", "/tmp/ds", "--per_class", "12"],
+        for cmd in (["python", "-m", "dlkit.textures", "/tmp/ds", "--per_class", "12"],
                     ["./retrain.sh", "--image_dir", "/tmp/ds", "--how_many_training_steps", "30"]):
             p = c.exec(*cmd, timeout=600)
             assert p.returncode == 0, p.stderr

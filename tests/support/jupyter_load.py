@@ -12,9 +12,14 @@ import time
 
 import websocket
 
-from conftest import http_get
-from notebook_client import execute_request
+from .containers import REPO, http_get
+from .notebook_client import execute_request
 
+KERNELS = 8
+MEMORY_BOUND_MIB = 4096  # stated bound for 8 kernels; measured peak ~2.7 GiB (CPU image)
+# The notebooks, and the client that runs one through the container's own Jupyter server.
+NOTEBOOKS = sorted(p.name for p in (REPO / "examples" / "notebooks").glob("*.ipynb"))
+CLIENT = (REPO / "tests" / "support" / "notebook_client.py").read_text()
 LATENCY_EVERY = 0.25
 # What every kernel runs: import TensorFlow/Keras, fit a small network, print its accuracy.
 FIT = """

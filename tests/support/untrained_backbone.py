@@ -21,9 +21,8 @@ def fingerprint(model):
 
 MAKE = FINGERPRINT + r'''
 import hashlib, json, pathlib, sys
-sys.path.insert(0, "examples")
 import h5py
-from common import import_keras
+from dlkit.assets import import_keras
 keras = import_keras()
 from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
 spec, name = json.loads(sys.argv[1]), sys.argv[2]  # the manifest's backbone spec of the upstream asset
@@ -54,8 +53,7 @@ print(json.dumps(fingerprint(model)))
 
 SAVED = FINGERPRINT + r'''
 import json, sys
-sys.path.insert(0, "examples")
-from common import import_keras
+from dlkit.assets import import_keras
 keras = import_keras()
 model = keras.models.load_model(sys.argv[1])
 backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
@@ -63,7 +61,7 @@ print(json.dumps({"name": backbone.name, **fingerprint(backbone)}))
 '''
 
 
-with open(Path(__file__).resolve().parents[1] / "docker" / "assets" / "manifest.toml", "rb") as f:
+with open(Path(__file__).resolve().parents[2] / "docker" / "assets" / "manifest.toml", "rb") as f:
     # The backbones of the users' build: {name: {architecture, input_size, features, preprocess}}.
     UPSTREAM = {a["name"]: a["backbone"] for a in tomllib.load(f)["assets"]
                 if a["provides"] == "backbone" and "upstream" in a["profiles"]}
