@@ -18,21 +18,27 @@ SHELL     := /bin/bash
 
 export IMAGE_TAG := $(TAG)
 
+# The image's user and workspace, as docker/Dockerfile sets them (the tests check they agree).
+IMAGE_UID := 1000
+IMAGE_GID := 100
+WORKDIR   := /home/jovyan/work
+
 # Containers start as root only to take the host user's uid/gid, so files in ./data and
 # ./models stay yours. A root host user (CI) gets the image's user, who is given ./models.
 HOST_UID := $(shell id -u)
 HOST_GID := $(shell id -g)
 ifeq ($(HOST_UID),0)
-  RUN_AS := --user root -e NB_UID=1000 -e NB_GID=100 -e CHOWN_EXTRA=/home/jovyan/work/models
-  export DL_UID := 1000
-  export DL_GID := 100
-  export DL_CHOWN_EXTRA := /home/jovyan/work/models
+  RUN_AS := --user root -e NB_UID=$(IMAGE_UID) -e NB_GID=$(IMAGE_GID) -e CHOWN_EXTRA=$(WORKDIR)/models
+  export DL_UID := $(IMAGE_UID)
+  export DL_GID := $(IMAGE_GID)
+  export DL_CHOWN_EXTRA := $(WORKDIR)/models
 else
   RUN_AS := --user root -e NB_UID=$(HOST_UID) -e NB_GID=$(HOST_GID)
   export DL_UID := $(HOST_UID)
   export DL_GID := $(HOST_GID)
 endif
-MOUNTS := -v "$(CURDIR)/data:/home/jovyan/work/data" -v "$(CURDIR)/models:/home/jovyan/work/models"
+MOUNTS := -v "$(CURDIR)/data:$(WORKDIR)/data" -v "$(CURDIR)/models:$(WORKDIR)/models"
+export DL_WORKDIR := $(WORKDIR)
 
 .DEFAULT_GOAL := help
 .PHONY: help engine build build-cuda test test-cuda demo jupyter shell lock lint bench clean

@@ -19,7 +19,7 @@ dockerfile="$top/docker/Dockerfile"
 
 "$here/engine.sh"
 
-default_base=$(sed -n 's/^ARG BASE_IMAGE=//p' "$dockerfile" | head -n 1)
+default_base=$(python3 "$here/dockerfile.py" arg BASE_IMAGE "$dockerfile")
 base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}")
 
 args=(--target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base" --build-arg "ASSETS=${ASSETS:-upstream}")

@@ -17,6 +17,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from dockerfile import instructions  # the same reading of a Dockerfile as build.sh's
+
 REPO = Path(__file__).resolve().parents[2]
 PIP_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url",
                      "-f", "--find-links", "-t", "--target", "--prefix", "--root", "--cache-dir", "--only-binary",
@@ -24,23 +26,6 @@ PIP_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-i", "--index
                      "--progress-bar", "--upgrade-strategy", "--python", "--cert"}
 FETCHERS = {"curl", "wget"}
 INSTALLERS = {"conda", "mamba", "micromamba", "npm", "yarn", "gem", "cargo"}
-
-
-def instructions(text):
-    """(line number, keyword, arguments) of a Dockerfile, continuation lines joined."""
-    out, buf, start = [], "", 0
-    for n, line in enumerate(text.splitlines(), 1):
-        if not buf and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if buf and line.lstrip().startswith("#"):
-            continue  # a comment inside a continued instruction
-        start = start or n
-        buf += line.rstrip()[:-1] + " " if line.rstrip().endswith("\\") else line
-        if not line.rstrip().endswith("\\"):
-            keyword, _, args = buf.strip().partition(" ")
-            out.append((start, keyword.upper(), args.strip()))
-            buf, start = "", 0
-    return out
 
 
 def commands(shell):
