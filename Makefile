@@ -88,6 +88,7 @@ bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BEN
 	$(BIN)/python bench/bench_image.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_retrain.py
 	$(BIN)/python bench/bench_retrain.py --upstream_shape efficientnet_b0
+	$(BIN)/python bench/bench_memory.py
 	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
 clean: ## Remove the containers, images and build cache this project made, and the venv

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlkit import dataset
 from dlkit.assets import import_keras
 from dlkit.errors import UserError, main_guard
 from dlkit.images import decoded_batches, predict_padded
@@ -25,7 +26,7 @@ from dlkit.images import decoded_batches, predict_padded
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path, help="image files or folders of images")
+    p.add_argument("images", nargs="+", help="image files or folders of images")
     p.add_argument("--model_dir", type=Path, default=Path("models/retrained"))
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -33,23 +34,6 @@ def parse_args(argv=None):
     if args.top_k < 1:
         p.error("--top_k must be at least 1")
     return args
-
-
-def expand(paths):
-    """Files to label: the files given, and the (non-hidden) files inside the folders given."""
-    files = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.is_file() and not any(
-                part.startswith(".") for part in f.relative_to(path).parts))
-            if not found:
-                raise UserError(f"{path} is an empty folder")
-            files += found
-        elif path.exists():
-            files.append(path)
-        else:
-            raise UserError(f"{path}: no such file or folder")
-    return files
 
 
 def load_model(model_dir):
@@ -75,12 +59,19 @@ def load_model(model_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    files = expand(args.images)
+    files, problems = dataset.files_to_label(args.images)  # folders walked, archive junk left out
+    results, errors = [], len(problems)
+    for name, why in problems:
+        print(f"evaluate: error: {name}: {why}", file=sys.stderr)
+        results.append({"image": name, "error": why})
+    if not files:  # nothing to label: the model is not even loaded
+        if args.json:
+            print(json.dumps(results, indent=2))
+        return 1
     model, labels = load_model(args.model_dir)
     size = model.input_shape[1]
     from tqdm import tqdm
 
-    results, errors = [], 0
     with tqdm(total=len(files), desc="labelling", unit="img", disable=None if len(files) > 20 else True) as bar:
         batch_size = min(32, len(files))  # a folder goes through the network 32 images at a time
         for batch in decoded_batches(files, size, batch_size):

@@ -139,6 +139,7 @@ def main(argv=None):
         print(f"Final test accuracy = {reports.fmt(test_acc, len(test))}")
         shown, shown_name = (test, "test") if len(test) else (val, "validation")
         pred = np.asarray(head(x[shown], training=False)).argmax(1) if len(shown) else np.array([], int)
+        per_class = reports.per_class_accuracy(y[test], pred, labels) if len(test) else {}
         if args.print_misclassified_test_images and len(test):
             print("=== MISCLASSIFIED TEST IMAGES ===")
             for i, p in zip(shown, pred):
@@ -160,7 +161,7 @@ def main(argv=None):
             "images": {"total": len(kept), "skipped": len(skipped), **{s: int(len(i)) for s, i in split.items()},
                        "per_class": dict(Counter(labels[i] for i in y))},
             "bottlenecks": {**counts, "seconds": round(seconds, 3)},
-            "final_test_accuracy": test_acc, "test_images": int(len(test)),
+            "final_test_accuracy": test_acc, "test_images": int(len(test)), "per_class_test_accuracy": per_class,
             "final_validation_accuracy": history[-1]["validation_accuracy"],
             "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "seconds": round(time.monotonic() - t0, 3),

@@ -8,7 +8,8 @@ What it shows: a trained pipeline (en_core_web_sm) splits text into tokens, tags
 of speech and lemma, parses the grammar into a tree of dependencies, groups noun chunks and finds
 named entities (ORG, GPE, MONEY...). displaCy draws the tree and the entities into an HTML page
 (and the tree alone as SVG). Word similarity needs word vectors, which the small pipeline lacks:
-it says so instead of printing meaningless numbers.
+it says so instead of printing meaningless numbers. Memory stays bounded: texts up to 100,000
+characters (about 30 pages), and the pictures show the first 10 sentences.
 """
 import argparse
 import sys
@@ -16,6 +17,9 @@ from pathlib import Path
 
 from dlkit.assets import asset_path
 from dlkit.errors import UserError, main_guard
+
+MAX_CHARS = 100_000  # a 900 KB text took 2.7 GiB and 42 s in one go
+DRAWN_SENTENCES = 10  # displaCy draws every token: a book would make a page of hundreds of MB
 
 
 def load_pipeline(name="spacy"):
@@ -36,8 +40,12 @@ def analyse(nlp, text):
 
 
 def write_displacy(doc, output):
-    """An HTML page with the dependency tree and the entities, and the tree alone as SVG."""
+    """An HTML page with the dependency tree and the entities, and the tree alone as SVG, of the
+    first DRAWN_SENTENCES sentences."""
     from spacy import displacy
+    sentences = list(doc.sents)
+    if len(sentences) > DRAWN_SENTENCES:
+        doc = doc[:sentences[DRAWN_SENTENCES - 1].end].as_doc()
     output.parent.mkdir(parents=True, exist_ok=True)
     deps = displacy.render(doc, style="dep", page=False, jupyter=False)
     ents = displacy.render(doc, style="ent", page=False, jupyter=False)
@@ -62,11 +70,17 @@ def main(argv=None):
         except UnicodeDecodeError:
             raise UserError(f"{args.file}: not UTF-8 text")
     elif not sys.stdin.isatty():
-        text = sys.stdin.read()
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError("standard input is not UTF-8 text: convert it first (e.g. iconv -t UTF-8)")
     else:
         p.error("give a text, --file, or pipe text in")
     if not text.strip():
         raise UserError("the text is empty: nothing to analyse")
+    if len(text) > MAX_CHARS:
+        raise UserError(f"the text has {len(text):,} characters; this example analyses up to {MAX_CHARS:,} "
+                        f"(about 30 pages): give it a part")
 
     nlp = load_pipeline()
     found = analyse(nlp, text)

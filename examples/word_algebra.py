@@ -1,6 +1,6 @@
 """Word algebra with word vectors: Rome - Italy + France = Paris.
 
-    ./word_algebra.sh "rome - italy + france"          paris 0.858 ...
+    ./word_algebra.sh "rome - italy + france"          paris 0.858 ...  (quotes optional)
     ./word_algebra.sh "king - man + woman" --topn 3
     ./word_algebra.sh --evaluate                       the classic analogy test set, per section
 
@@ -58,6 +58,9 @@ def solve(kv, expression, topn=5):
     positive, negative = parse(expression)
     positive = [in_vocabulary(kv, w) for w in positive]
     negative = [in_vocabulary(kv, w) for w in negative]
+    total = sum(kv.get_vector(w, norm=True) for w in positive) - sum(kv.get_vector(w, norm=True) for w in negative)
+    if float((total ** 2).sum()) < 1e-6:  # e.g. "rome - rome": every word would be as near as any other
+        raise UserError(f"{expression!r} adds up to nothing: the words cancel out")
     return kv.most_similar(positive=positive, negative=negative, topn=topn)
 
 
@@ -72,15 +75,18 @@ def evaluate(kv, restrict_vocab=30000):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("expression", nargs="?", help='e.g. "rome - italy + france"')
+    p.add_argument("expression", nargs="*", help='e.g. "rome - italy + france" (quotes optional)')
     p.add_argument("--topn", type=int, default=5)
     p.add_argument("--evaluate", action="store_true", help="run the analogy test set instead")
     p.add_argument("--restrict_vocab", type=int, default=30000, help="with --evaluate: the most frequent N words")
     args = p.parse_args(argv)
+    args.expression = " ".join(args.expression)  # rome - italy + france, quoted or not
     if not args.evaluate and not args.expression:
         p.error('give an expression such as "rome - italy + france", or --evaluate')
     if not args.evaluate and not args.expression.strip():
         raise UserError("the expression is empty")
+    if args.topn < 1:
+        p.error("--topn must be at least 1")
     kv = load_vectors()
     if args.evaluate:
         overall, sections = evaluate(kv, args.restrict_vocab)

@@ -225,10 +225,15 @@ if when == "training":
     for line in p.stdout:
         if line.startswith("Step 0:"):  # training has begun: bottlenecks cached, model being made
             break
+elif when.startswith("/"):  # a feature cache folder: its first file written, extraction under way
+    while not any(n.endswith(".npy") for _, _, names in os.walk(when) for n in names):
+        time.sleep(0.02)
 else:
     time.sleep(float(when))
+sent = time.monotonic()
 os.killpg(p.pid, sig)  # to every process of the run, as Ctrl-C in a terminal (and tini -g) does
 out, err = p.communicate(timeout=120)
+seconds = time.monotonic() - sent
 
 
 def left():  # processes of the run (its session) still there
@@ -242,15 +247,16 @@ for _ in range(50):
     if not left():
         break
     time.sleep(0.1)
-print(json.dumps({"status": p.returncode, "stderr": err, "left": len(left())}))
+print(json.dumps({"status": p.returncode, "stderr": err, "left": len(left()), "seconds": seconds}))
 """
 
 
 def interrupted_run(box, when, signal, *args):
     """Start ./retrain.sh with args in a session of its own, send signal to every process of it
-    `when` seconds in (or "training": at its first step), and check it stops cleanly: exit status
-    130, the one line last on stderr (warnings may come first), no traceback from any process,
-    no process left behind."""
+    `when` seconds in (or "training": at its first step; or a folder: when the first feature is
+    cached there), and check it stops cleanly: exit status 130, the one line last on stderr
+    (warnings may come first), no traceback from any process, no process left behind. Returns
+    what the run did, with the seconds from the signal to its end."""
     p = box.exec("python", "-c", INTERRUPT, str(when), signal, "./retrain.sh", "--image_dir", "/tmp/ds",
                  "--output_dir", "/tmp/models", *args, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -258,6 +264,7 @@ def interrupted_run(box, when, signal, *args):
     assert run["status"] == 130 and run["left"] == 0, run
     assert run["stderr"].splitlines()[-1] == "retrain: interrupted; nothing half-written was kept", run
     assert "Traceback" not in run["stderr"], run
+    return run
 
 
 @pytest.mark.parametrize("signal", ["SIGINT", "SIGTERM"])  # Ctrl-C, `docker stop`
@@ -320,3 +327,12 @@ def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file
     p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", made["name"],
                  "--name", "effnet", "--how_many_training_steps", "10", timeout=900)
     assert "160 images, 160 computed, 0 from cache" in p.stdout, p.stdout + p.stderr
+
+
+def test_docker_stop_during_feature_extraction_ends_the_run_within_a_second(box, first_run):
+    """SIGTERM (what `docker stop` sends) while images are decoded and run through the backbone:
+    the batches decoded ahead are dropped, not finished; the partial cache stays valid."""
+    assert box.exec("python", "-m", "dlkit.textures", "/tmp/to-extract", "--per_class", "150", "--seed", "5").returncode == 0
+    run = interrupted_run(box, "/tmp/fresh-cache", "SIGTERM", "--image_dir", "/tmp/to-extract",
+                          "--bottleneck_dir", "/tmp/fresh-cache", "--name", "stopped")
+    assert run["seconds"] < 1.0, run

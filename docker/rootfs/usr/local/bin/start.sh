@@ -23,6 +23,11 @@ if [ "$(id -u)" = 0 ]; then
     uid=1000
   fi
   old_uid=$(id -u "$NB_USER")
+  if { [ "$uid" != "$old_uid" ] || [ "$gid" != "$(id -g "$NB_USER")" ]; } && ! [ -w /etc/passwd ]; then
+    log "the container's file system is read-only (--read-only): it cannot take uid $uid; running as ${NB_USER} ($old_uid) (or use --user $uid:$gid)"
+    uid=$old_uid
+    gid=$(id -g "$NB_USER")
+  fi
   getent group "$gid" >/dev/null || groupadd --gid "$gid" "${NB_USER}-host"
   if [ "$uid" != "$old_uid" ] || [ "$gid" != "$(id -g "$NB_USER")" ]; then
     usermod --uid "$uid" --gid "$gid" --append --groups users "$NB_USER" 2>/dev/null
@@ -38,8 +43,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if ! [ -w "$HOME" ]; then
-  HOME="/tmp/home-$(id -u)"
-  export HOME
-  mkdir -p "$HOME"
+  if mkdir -p "/tmp/home-$(id -u)" 2>/dev/null; then
+    HOME="/tmp/home-$(id -u)"
+    export HOME
+  else
+    log "neither $HOME nor /tmp is writable (--read-only without --tmpfs /tmp?): add --tmpfs /tmp; going on without a writable home"
+  fi
 fi
 exec "$@"

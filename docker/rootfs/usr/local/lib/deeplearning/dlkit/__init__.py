@@ -8,6 +8,7 @@ Where things live (one module per concern; no module imports an example):
 - `bottlenecks` the backbone's features of every image, computed once and cached by content
 - `fastloop`    the fast path of ./retrain.sh: a helper process, a background build, a graph loop
 - `reports`     what a run leaves behind: the classic lines, plots, metrics, an atomic save
+- `machine`     what the container was given (memory, CPUs, disk) against what a program needs
 - `textures`    a small generated dataset of textures (the stand-in dataset, and the tests')
 """
 import os

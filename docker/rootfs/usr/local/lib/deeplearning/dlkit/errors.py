@@ -1,13 +1,16 @@
 """Command-line errors: a problem with the input is one line and an exit status, never a traceback.
 
 `UserError` is raised for anything the user can fix; `main_guard` runs an example's main() and
-turns user errors, full disks, Ctrl-C and `docker stop` into one line each.
+turns user errors, full disks, Ctrl-C and `docker stop` into one line each (and warns first when
+the container has less memory than the example needs: the kernel would kill it without a word).
 """
 import errno
 import gc
 import os
 import signal
 import sys
+
+from .machine import warn_if_short
 
 
 class UserError(Exception):
@@ -25,6 +28,7 @@ def main_guard(prog, main):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
     sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
+    warn_if_short(prog)
     try:
         try:
             sys.exit(main())

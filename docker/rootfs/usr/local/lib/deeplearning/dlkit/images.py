@@ -1,7 +1,8 @@
 """Images: read by their content, decoded in threads, fed to a network in batches of one shape.
 
-- `read_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine); every
-  problem with a file is a `BadImage` (one line), except real I/O errors.
+- `read_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine), turned
+  upright as the camera's EXIF orientation says (phone photos), every pixel format into the right
+  RGB (`to_rgb`); every problem with a file is a `BadImage` (one line), except real I/O errors.
 - `load_image`: the square RGB array of 0..255 values a network expects.
 - `decoded_batches`, `predict_padded`: many images through a network, decoded in threads a few
   batches ahead of it, every call with the same batch shape.
@@ -10,11 +11,16 @@ import os
 import threading
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import UserError
 
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
+# EXIF orientation (how the camera was held) -> what makes the picture upright.
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+           8: Image.Transpose.ROTATE_90}
+ORIENTATION = 0x0112
 
 
 class BadImage(UserError):
@@ -42,13 +48,41 @@ def read_image(path, draft=None):
             if image.width * image.height > limit:  # a "decompression bomb", or just a huge PNG
                 raise BadImage(path, f"{width}x{height} pixels is too large to decode safely "
                                      f"(limit {limit // 10**6:.0f} megapixels; make it smaller)")
-            return image.convert("RGB")
+            upright = UPRIGHT.get(image.getexif().get(ORIENTATION, 1))  # a phone held sideways
+            rgb = to_rgb(image, path)
+            return rgb.transpose(upright) if upright else rgb
     except UnidentifiedImageError:
         raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
         if isinstance(e, OSError) and e.errno is not None:
             raise  # a real I/O problem (permissions, disk), not a bad image
         raise BadImage(path, f"unreadable image ({e})")
+
+
+def to_rgb(image, path="image"):
+    """The image as 8-bit RGB, whatever its pixel format: transparent pixels over white (not the
+    black or random colours hidden under them), 16-bit and 32-bit grey scaled down (not clipped
+    to white), floating-point grey in 0..1 scaled up, CIELab through a colour transform."""
+    mode = image.mode
+    if mode == "RGB":
+        return image.convert("RGB")  # decodes it, so that the file can be closed
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        grey = np.asarray(image, dtype=np.float64)
+        top = grey.max(initial=0)
+        if mode == "F" and top <= 1:
+            grey = grey * 255  # floating-point images hold 0..1
+        elif top > 255:
+            grey = grey / (65535 / 255 if top <= 65535 else top / 255)  # 16-bit (or wider) grey
+        return Image.fromarray(np.clip(grey.round(), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "LAB":
+        lab_to_rgb = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        return ImageCms.applyTransform(image, lab_to_rgb)
+    if mode in ("1", "L", "P", "CMYK", "YCbCr", "HSV", "RGBX"):
+        return image.convert("RGB")
+    raise BadImage(path, f"{mode} pixels are not supported (save it as an ordinary RGB JPEG or PNG)")
 
 
 _OPENING = threading.Lock()
@@ -86,9 +120,13 @@ def decoded_batches(files, size, batch_size=32):
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    stop = threading.Event()
+
     def decode(batch):
         out = []
         for f in batch:
+            if stop.is_set():
+                break
             try:
                 out.append((f, load_image(f, size), None))
             except BadImage as e:
@@ -96,7 +134,8 @@ def decoded_batches(files, size, batch_size=32):
         return out
 
     workers = os.cpu_count() or 2
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         ahead = deque()
         for i in range(0, len(files), batch_size):
             ahead.append(pool.submit(decode, files[i:i + batch_size]))
@@ -104,6 +143,11 @@ def decoded_batches(files, size, batch_size=32):
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+    finally:
+        # Stopped early (Ctrl-C, `docker stop`): the batches not started are dropped, and those
+        # being decoded stop at their next image, so the program ends in a fraction of a second.
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def predict_padded(predict, x, batch_size):

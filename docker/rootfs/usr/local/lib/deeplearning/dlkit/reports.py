@@ -2,12 +2,16 @@
 
 - `step_lines`: the classic retrain.py progress lines, and the history row they stand for;
   `fit_callback`: the same lines from Keras' model.fit.
+- `per_class_accuracy`: each class's own accuracy, next to the classic overall line.
 - `ema`: TensorBoard's smoothing; `plot_curves`, `plot_confusion`: PNGs of a run.
-- `output_folder`: a private staging folder for a run's files, checked before the slow part;
+- `output_folder`: a private staging folder for a run's files, checked before the slow part (and
+  the staging folders of runs that died, killed by the kernel or a power cut, removed);
   `save_atomically`: the finished folder replaces the old one in one step, or not at all.
 """
 import contextlib
+import fcntl
 import os
+import sys
 import shutil
 import signal
 import tempfile
@@ -48,6 +52,19 @@ def accuracy_and_loss(model, x, y):
     p = np.asarray(model(x, training=False))
     loss = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1))))
     return float(np.mean(p.argmax(1) == y)), loss
+
+
+def per_class_accuracy(y_true, y_pred, labels, set_name="test"):
+    """{label: accuracy on its own images (recall), or None when the set has none of it}, and the
+    line saying so: a high overall accuracy can hide a class the model always gets wrong."""
+    out, parts = {}, []
+    for i, label in enumerate(labels):
+        mine = y_true == i
+        out[label] = float(np.mean(y_pred[mine] == i)) if mine.any() else None
+        parts.append(f"{label} {out[label] * 100:.1f}% (N={int(mine.sum())})" if mine.any()
+                     else f"{label} n/a (no {set_name} image of this class)")
+    print(f"Per-class {set_name} accuracy: {', '.join(parts)}")
+    return out
 
 
 def ema(values, weight=0.6):
@@ -110,14 +127,41 @@ def output_folder(output_dir, name, image_dir, other_folders=()):
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK):
             raise UserError(f"folder {folder} is not writable")
+    remove_stale_staging(output_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=output_dir))
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the model should not be
+    mine = os.open(staging, os.O_RDONLY)
     try:
+        with contextlib.suppress(OSError):  # a file system without locks: no clean-up, no harm
+            fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while this run lives, however it dies
         yield staging
     finally:
+        os.close(mine)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_stale_staging(output_dir):
+    """Remove the staging folders in output_dir that no living run holds (their lock goes with
+    the process, even when the kernel kills it): a run that died leaves nothing behind for long."""
+    stale = []
+    for folder in output_dir.glob(".*.tmp-*"):
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a run in progress (or a file system without locks): left alone
+        finally:
+            os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
+        stale.append(folder.name)
+    if stale:
+        print(f"note: removed {len(stale)} unfinished folder{'s' * (len(stale) > 1)} of runs that died "
+              f"({', '.join(sorted(stale)[:3])})", file=sys.stderr)
 
 
 def save_atomically(staging, final):
