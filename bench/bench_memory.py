@@ -4,7 +4,8 @@
     python3 bench/bench_memory.py [--only retrain ...]
 
 Each program runs offline in a fresh container on the image's embedded data (spacy_nlp on a text
-of its maximum length); the peak is the container's cgroup high-water mark (page cache included).
+of its maximum length; retrain and tune computing every feature, and retrain again with them
+cached); the peak is the container's cgroup high-water mark (page cache included).
 Then it runs again under `--memory M --memory-swap M` for M = 256, 384, 512, ... MiB until it
 succeeds: below that, the kernel kills it (exit 137). dlkit.machine.NEEDS_MIB holds these figures
 (rounded up) for the warning the examples and dl-doctor give. Writes bench/results/memory-cpu.json.
@@ -23,9 +24,10 @@ VOLUME = "dl-bench-memory-models"
 PEAK = "cat /sys/fs/cgroup/memory.peak 2>/dev/null || cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes"
 TEXT = "python -c 'print(\"The quick brown fox jumps over the lazy dog near the river bank. \" * 1500)'"
 PROGRAMS = {
-    "retrain": "./retrain.sh",
+    "retrain": "./retrain.sh --bottleneck_dir /tmp/cache",  # a first run: every feature computed
+    "retrain_cached": "./retrain.sh",  # a re-run: the features from models/.bottlenecks
     "evaluate": './evaluate.sh "$(dl-assets path dataset)"',
-    "tune": "./tune.sh",
+    "tune": "./tune.sh --bottleneck_dir /tmp/cache",
     "spacy_nlp": f"{TEXT} | ./spacy_nlp.sh",
     "word_algebra": './word_algebra.sh "rome - italy + france"',
     "faces": "./faces.sh --sample astronaut",
@@ -67,9 +69,10 @@ def main():
         print(f"  {name:16} peak {peak or 0:7.0f} MiB   runs under --memory {smallest}m   ({seconds:.1f} s)", flush=True)
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True)
     out = REPO / "bench" / "results" / "memory-cpu.json"
+    earlier = json.loads(out.read_text())["results"] if out.exists() and args.only != sorted(PROGRAMS) else {}
     out.write_text(json.dumps({"image": TAG, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                               "results": results, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                              indent=2) + "\n")
+                               "results": {**earlier, **results},
+                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
     print(f"written: {out.relative_to(REPO)}")
 
 
