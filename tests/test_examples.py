@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from support.containers import one_line_error, running
+from support.containers import offline_box, one_line_error
 
 
 @pytest.fixture(scope="module")
 def box():
-    with running("--network", "none", command=["sleep", "infinity"]) as c:
+    with offline_box() as c:
         yield c
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from support.containers import NB_GID, NB_UID, one_line_error, running
+from support.containers import NB_GID, NB_UID, offline_box, one_line_error, running
 
 # A dataset with every kind of trouble in it, next to a clean one. The 20000x20000 images are
 # uniform, so they are small files; decoding them naively takes 1.2 GB and half a minute.
@@ -50,9 +50,7 @@ SKIPPED = {  # file: why, as retrain prints it
 
 @pytest.fixture(scope="module")
 def box():
-    with running("--network", "none", command=["sleep", "infinity"]) as c:
-        p = c.exec("bash", "-c", SETUP, timeout=300)
-        assert p.returncode == 0, p.stderr
+    with offline_box(SETUP) as c:
         yield c
 
 

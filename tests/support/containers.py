@@ -99,6 +99,16 @@ def running(*run_args, command=()):
         docker("rm", "-f", "-v", cid, check=False)
 
 
+@contextmanager
+def offline_box(setup=None, timeout=300):
+    """An idle offline container of IMAGE to exec into, after a bash setup script (which must succeed)."""
+    with running("--network", "none", command=["sleep", "infinity"]) as c:
+        if setup:
+            p = c.exec("bash", "-c", setup, timeout=timeout)
+            assert p.returncode == 0, p.stderr
+        yield c
+
+
 def run(*run_args, command=(), timeout=600):
     """`docker run --rm` to completion; return the CompletedProcess (no check)."""
     return docker("run", "--rm", *run_args, IMAGE, *command, check=False, timeout=timeout)
