@@ -131,7 +131,9 @@ def test_a_class_whose_only_image_is_held_out_is_an_error(box):
     assert p.returncode == 1
     lines = p.stderr.splitlines()
     assert lines[0] == "warning: class 'solo' has only 1 image; 20 or more work better"
-    assert lines[1:] == ["retrain: error: class 'solo' has no training image (all fell in the validation or "
+    assert lines[1] == ("warning: the classes are imbalanced: 'dots' has 20 images, 'solo' 1; the model will favour "
+                        "'dots': read the per-class test accuracy, and add images to 'solo'")
+    assert lines[2:] == ["retrain: error: class 'solo' has no training image (all fell in the validation or "
                          "testing set): add images to it"]
 
 
