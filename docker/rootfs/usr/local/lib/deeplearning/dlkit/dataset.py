@@ -23,9 +23,9 @@ from .errors import UserError, warn_skipped
 MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
 IMBALANCE_WARN = 4  # the largest class has this many times the images of the smallest, or more
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic"}
 # What archivers, file managers and operating systems leave beside the pictures (lower case),
 # besides hidden files (a leading dot: .DS_Store, ._photo.jpg resource forks, .git): never data.
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic"}
 JUNK = {"__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "$recycle.bin", "system volume information", "icon\r"}
 
 
@@ -40,6 +40,8 @@ def note_junk(junk):
         examples = ", ".join(sorted({Path(j).name for j in junk})[:4])
         print(f"note: skipped {len(junk)} archive or system {'entries' if len(junk) > 1 else 'entry'} "
               f"({examples}): not images", file=sys.stderr)
+
+
 SETS = ("training", "validation", "testing")
 
 
@@ -183,7 +185,7 @@ def files_to_label(arguments):
             junk.append(arg)
         elif path.is_dir():
             found = []
-            for root, dirs, names in os.walk(path, followlinks=True):
+            for root, dirs, names in os.walk(path):  # linked folders are not entered: no loops
                 junk += [os.path.join(root, n) for n in dirs + names if is_junk(n)]
                 dirs[:] = sorted(d for d in dirs if not is_junk(d))
                 found += [Path(root) / n for n in names if not is_junk(n)]
