@@ -15,16 +15,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from dlkit.assets import asset_path
 from dlkit.errors import UserError, main_guard
 
 MAX_CHARS = 100_000  # a 900 KB text took 2.7 GiB and 42 s in one go
 DRAWN_SENTENCES = 10  # displaCy draws every token: a book would make a page of hundreds of MB
 
 
-def load_pipeline(name="spacy"):
+def load_pipeline(name="en_core_web_sm"):
+    """spaCy's small English pipeline, installed in the image as a package: the tutorials' call."""
     import spacy
-    return spacy.load(asset_path(name))
+    try:
+        return spacy.load(name)
+    except OSError:  # spaCy's E050: no package of that name
+        raise UserError(f"the spaCy pipeline {name} is not installed (spacy info lists the installed ones)")
 
 
 def analyse(nlp, text):

@@ -4,7 +4,7 @@ import secrets
 
 import pytest
 
-from support.containers import IMAGE, REQUIREMENTS, VARIANT, docker, pins, running
+from support.containers import IMAGE, LOCK, docker, pins, running
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def assets(image):
 
 @pytest.fixture(scope="session")
 def lock():
-    return pins(REQUIREMENTS / f"{VARIANT}.txt")
+    return pins(LOCK)
 
 
 @pytest.fixture(scope="session")

@@ -81,3 +81,34 @@ def test_compose_gpu_profile_reserves_nvidia_devices():
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert gpu["image"].endswith(":cuda")
     assert all(port["host_ip"] == "127.0.0.1" for port in gpu["ports"])
+
+
+def test_a_host_behind_an_intercepting_proxy_is_recognised():
+    """build.sh without CA_BUNDLE asks docker/harness/proxy-ca.sh: the host's bundle when the public CA
+    list (certifi: what pip in the image trusts) fails on PyPI where the host's own trust succeeds."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    import certifi
+
+    def verifies(cafile):
+        try:
+            urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=10,
+                                   context=ssl.create_default_context(cafile=cafile)).close()
+            return True
+        except urllib.error.URLError as e:
+            if not isinstance(e.reason, ssl.SSLCertVerificationError):
+                pytest.skip(f"PyPI does not answer from here ({e.reason}): nothing to tell apart")
+            return False
+
+    host = ssl.get_default_verify_paths()
+    host = os.environ.get("SSL_CERT_FILE") or host.cafile or host.openssl_cafile
+    intercepted = not verifies(certifi.where()) and verifies(host)
+    p = subprocess.run([str(REPO / "docker" / "harness" / "proxy-ca.sh")], capture_output=True, text=True)
+    assert p.returncode == 0
+    if intercepted:  # this machine's case: an HTTPS-intercepting proxy whose CA only the host trusts
+        assert p.stdout.strip() == host
+        assert "intercepting proxy" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    else:
+        assert p.stdout == "" and p.stderr == ""

@@ -8,6 +8,7 @@ import pytest
 
 from support.containers import VARIANT, docker, run
 
+pytestmark = pytest.mark.variant
 CUDA = VARIANT == "cuda"
 cuda_only = pytest.mark.skipif(not CUDA, reason="CUDA image checks: run `make test-cuda`")
 

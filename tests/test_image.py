@@ -5,11 +5,14 @@ import pytest
 
 from support.containers import REQUIREMENTS, VARIANT, direct_requirements
 
+pytestmark = pytest.mark.variant
+
 LIBRARIES = direct_requirements(REQUIREMENTS / f"{VARIANT}.in")
 # Distribution name -> module to import, where they differ.
 MODULE = {
     "tensorflow-cpu": "tensorflow", "tensorflow": "tensorflow", "opencv-python-headless": "cv2",
     "scikit-learn": "sklearn", "scikit-image": "skimage", "pillow": "PIL", "pytest-testinfra": "testinfra",
+    "jupyterhub": "jupyterhub.singleuser",
 }
 
 IMPORT_ALL = """
@@ -54,12 +57,17 @@ def test_pip_check_is_clean(host):
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
 
 
-def test_everything_installed_is_in_the_lock(host, lock):
-    installed = json.loads(host.check_output("pip list --format json"))
+def test_everything_installed_is_in_the_lock(host, lock, assets):
+    installed = json.loads(host.check_output("pip list -v --format json"))
     extra = {p["name"].lower(): p["version"] for p in installed
              if lock.get(p["name"].lower().replace("_", "-")) != p["version"]
-             and p["name"].lower() != "pip"}
+             and p["name"].lower() != "pip" and not p["location"].startswith("/opt/assets/")}
     assert extra == {}
+    # Beside the lock: only the asset packages the index records (spaCy's pipeline), from /opt/assets.
+    from_assets = {p["name"] for p in installed if p["location"].startswith("/opt/assets/")}
+    assert from_assets == {"en_core_web_sm"}
+    assert all(a.get("unpack") == "wheel" for a in assets["assets"].values()
+               if a["path"] in {p["location"] for p in installed})
 
 
 def test_dl_versions_reports_the_lock(host, lock):
@@ -74,7 +82,7 @@ def test_dl_versions_reports_the_lock(host, lock):
 
 def test_dl_versions_table_is_readable(host, lock):
     table = host.check_output("dl-versions")
-    tf = "tensorflow" if VARIANT == "cuda" else "tensorflow-cpu"
+    tf = next(name for name in LIBRARIES if name.startswith("tensorflow"))
     assert f"{tf:24s} {lock[tf]}" in table
     assert "python" in table and "git revision" in table
 

@@ -18,6 +18,8 @@ UNPINNED = {
     "ADD https://example.org/weights.h5 /opt/": "ADD from a URL",
     "RUN grep -v '^#' /tmp/apt.txt | xargs apt-get install -y": "fed by xargs from no docker/requirements/apt-*.txt",
     "RUN conda install -y pytorch": "conda install is not pinned by a lock",
+    "RUN npm ci --omit=dev": "npm ci without a COPY of its package-lock.json",
+    "RUN pip install --require-hashes -r /tmp/req/$VARIANT-$arch.txt": "pip installs from /tmp/req/$VARIANT-$arch.txt, not a COPY",
 }
 
 
@@ -48,7 +50,11 @@ def test_locked_installs_pass(tmp_path):
         "COPY docker/requirements/apt-os.txt /tmp/apt.txt\n"
         "RUN grep -v '^#' /tmp/apt.txt | xargs apt-get install -y --no-install-recommends \\\n"
         " && apt-get install -y tini=0.19.0-1+b3\n"
-        "COPY docker/requirements/cpu.txt /tmp/requirements.txt\n"
-        "RUN pip install --require-hashes --only-binary :all: -r /tmp/requirements.txt\n")
+        "COPY docker/requirements/cpu-amd64.txt /tmp/requirements.txt\n"
+        "RUN pip install --require-hashes --only-binary :all: -r /tmp/requirements.txt\n"
+        "COPY docker/requirements/${VARIANT}-*.txt /tmp/requirements/\n"
+        "RUN arch=$(dpkg --print-architecture) && pip install --require-hashes -r \"/tmp/requirements/$VARIANT-$arch.txt\"\n"
+        "COPY deploy/jupyterhub/package.json deploy/jupyterhub/package-lock.json ./\n"
+        "RUN npm ci --omit=dev\n")
     p = check(dockerfile)
     assert p.returncode == 0, p.stderr

@@ -1,31 +1,43 @@
 #!/usr/bin/env bash
-# Build one image variant with BuildKit:  build.sh VARIANT IMAGE
-#   VARIANT   cpu or cuda: a target of docker/Dockerfile, with docker/requirements/VARIANT.txt
-#   IMAGE     repository name, e.g. rucka/deeplearning; tags VARIANT, VARIANT-DATE (and latest for cpu)
+# Build one image variant for one platform with BuildKit:  build.sh VARIANT IMAGE [PLATFORM]
+#   VARIANT   cpu or cuda: a target of docker/Dockerfile, with docker/requirements/VARIANT-ARCH.txt
+#   IMAGE     repository name, e.g. rucka/deeplearning
+#   PLATFORM  linux/amd64 or linux/arm64 (default: the engine's own). Another architecture than the
+#             engine's is built under qemu emulation (make engine sets it up).
+# Tags: IMAGE:VARIANT-ARCH always; for the engine's own platform also IMAGE:VARIANT,
+# IMAGE:VARIANT-DATE (and IMAGE:latest for cpu): the names `docker run` users type.
 # Environment:
 #   BASE_IMAGE   what the Dockerfile starts FROM (default: its pinned digest); made locally if unpullable
 #   ASSETS       asset profile baked in: upstream (default) or standin (see docker/assets/manifest.toml)
 #   CA_BUNDLE    a PEM bundle for HTTPS behind an intercepting proxy; given to pip as a BuildKit
-#                secret, never written into a layer
+#                secret, never written into a layer. Unset: when this host trusts a CA that the
+#                public bundle lacks (an intercepting proxy), the host's bundle is used, said in one line
 #   EXTRA_BUILD_ARGS  more `docker build` arguments (e.g. --no-cache, --progress=plain)
 set -euo pipefail
 
-variant=${1:?usage: build.sh VARIANT IMAGE}
-image=${2:?usage: build.sh VARIANT IMAGE}
+variant=${1:?usage: build.sh VARIANT IMAGE [PLATFORM]}
+image=${2:?usage: build.sh VARIANT IMAGE [PLATFORM]}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 dockerfile="$top/docker/Dockerfile"
-[ -f "$top/docker/requirements/$variant.txt" ] || { echo "build: error: unknown variant '$variant' (cpu or cuda)" >&2; exit 1; }
+[ -f "$top/docker/requirements/$variant.in" ] || { echo "build: error: unknown variant '$variant' (cpu or cuda)" >&2; exit 1; }
 
-"$here/engine.sh"
+"$here/engine.sh" ${3:+"$3"}
+native=linux/$(docker version -f '{{.Server.Arch}}')
+platform=${3:-$native}
+arch=${platform#linux/}
+lock="$top/docker/requirements/$variant-$arch.txt"
+[ -f "$lock" ] || { echo "build: error: no $variant image for $platform (no lock $variant-$arch.txt): the CUDA image is linux/amd64 only" >&2; exit 1; }
 
 default_base=$(python3 "$here/dockerfile.py" arg BASE_IMAGE "$dockerfile")
-base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}")
+base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}" "$platform")
 
-args=(--target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base" --build-arg "ASSETS=${ASSETS:-upstream}")
-if [ -n "${CA_BUNDLE:-}" ]; then
-  [ -r "$CA_BUNDLE" ] || { echo "build: error: CA_BUNDLE=$CA_BUNDLE is not a readable file" >&2; exit 1; }
-  args+=(--secret "id=ca,src=$CA_BUNDLE")
+args=(--platform "$platform" --target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base"
+      --build-arg "ASSETS=${ASSETS:-upstream}")
+ca=${CA_BUNDLE:-$("$here/proxy-ca.sh" || true)}
+if [ -n "$ca" ]; then
+  [ -r "$ca" ] || { echo "build: error: CA_BUNDLE=$ca is not a readable file" >&2; exit 1; }
+  args+=(--secret "id=ca,src=$ca")
 fi
 
 # One label per direct requirement, its version read from the lock: `docker inspect` tells
@@ -33,21 +45,31 @@ fi
 while IFS='=' read -r name version; do
   args+=(--label "io.github.rucka.deeplearning.lib.${name,,}=$version")
 done < <(python3 "$top/docker/rootfs/usr/local/lib/deeplearning/dl_lock.py" labels \
-           "$top/docker/requirements/$variant.in" "$top/docker/requirements/$variant.txt")
+           "$top/docker/requirements/$variant.in" "$lock" "$arch")
 
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rev=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 if [ "$rev" != unknown ] && [ -n "$(git -C "$top" status --porcelain 2>/dev/null)" ]; then rev="$rev-dirty"; fi
 version="${date%%T*}"
-tags=(-t "$image:$variant" -t "$image:$variant-$version")
-[ "$variant" = cpu ] && tags+=(-t "$image:latest")
+tags=(-t "$image:$variant-$arch")
+if [ "$platform" = "$native" ]; then
+  tags+=(-t "$image:$variant" -t "$image:$variant-$version")
+  [ "$variant" = cpu ] && tags+=(-t "$image:latest")
+fi
 
 start=$(date +%s)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2086  # EXTRA_BUILD_ARGS is a list of words on purpose
-DOCKER_BUILDKIT=1 docker build -f "$dockerfile" "${args[@]}" "${tags[@]}" \
-  --build-arg "BUILD_DATE=$date" --build-arg "VCS_REF=$rev" --build-arg "IMAGE_VERSION=$version" \
-  ${EXTRA_BUILD_ARGS:-} "$top"
-echo "build: $image:$variant built in $(( $(date +%s) - start )) s, $(docker image inspect -f '{{.Size}}' "$image:$variant" | awk '{printf "%.2f GB", $1/1e9}')" >&2
+if ! DOCKER_BUILDKIT=1 docker build -f "$dockerfile" "${args[@]}" "${tags[@]}" \
+     --build-arg "BUILD_DATE=$date" --build-arg "VCS_REF=$rev" --build-arg "IMAGE_VERSION=$version" \
+     ${EXTRA_BUILD_ARGS:-} "$top" 2> >(tee "$log" >&2); then
+  if grep -q "CERTIFICATE_VERIFY_FAILED\|SSLCertVerificationError\|certificate verify failed" "$log"; then
+    echo "build: error: HTTPS certificates were refused (an intercepting proxy?): build again with CA_BUNDLE=/path/to/the-proxy-ca.pem" >&2
+  fi
+  exit 1
+fi
+echo "build: $image:$variant-$arch built in $(( $(date +%s) - start )) s, $(docker image inspect -f '{{.Size}}' "$image:$variant-$arch" | awk '{printf "%.2f GB", $1/1e9}')" >&2
 
 # Builds leave dangling images and cache behind: drop the dangling images, cap the cache.
 docker image prune -f >/dev/null

@@ -8,6 +8,7 @@ Per RUN instruction (continuation lines joined, split into simple commands):
   the command line is unpinned, even with ==version (no hash).
 - apt-get / apt install: name=version arguments, or names fed by xargs from a file that a COPY of
   the same stage took from docker/requirements/apt-*.txt.
+- npm ci: only with a package-lock.json (integrity hashes) copied in by the same stage.
 - curl, wget, git clone, conda/mamba/npm/yarn/gem/cargo install, ADD <url>: not allowed at all.
 And every lock it relies on: pip locks are name==version lines with --hash; apt locks name=version.
 One line per problem, exit status 1; nothing printed and 0 when every install is pinned.
@@ -61,7 +62,7 @@ def pip_problem(args, copies):
         return f"pip installs {' '.join(named)} from the command line (not from a hash-pinned lock)"
     if not locks or "--require-hashes" not in args:
         return "pip install without both -r LOCK and --require-hashes"
-    foreign = [lock for lock in locks if not is_lock(copies.get(lock, ""), r"[\w${}-]+\.txt")]
+    foreign = [lock for lock in locks if not copied_lock(lock, copies)]
     if foreign:
         return f"pip installs from {', '.join(foreign)}, not a COPY of a docker/requirements lock"
     return None
@@ -69,6 +70,17 @@ def pip_problem(args, copies):
 
 def is_lock(src, name):
     return re.fullmatch(r"docker/requirements/" + name, src) is not None
+
+
+def copied_lock(path, copies):
+    """True when a COPY of this stage put a docker/requirements pip lock at path: the file itself,
+    or a folder of locks (COPY docker/requirements/${VARIANT}-*.txt /tmp/requirements/) that path
+    names a file of ($VARIANT-$arch.txt: picked when the stage runs)."""
+    if is_lock(copies.get(path, ""), r"[\w${}-]+\.txt"):
+        return True
+    folder, _, name = path.rpartition("/")
+    return bool(folder) and re.fullmatch(r"[\w$-]+\.txt", name) is not None and \
+        is_lock(copies.get(folder + "/", ""), r"[\w${}*-]+\.txt")
 
 
 def check_dockerfile(path):
@@ -108,6 +120,8 @@ def command_problems(cmd, shell, copies):
         return ["git clone fetches software outside the locks"]
     if prog in INSTALLERS and {"install", "add", "i"} & set(words[1:3]):
         return [f"{prog} install is not pinned by a lock"]
+    if prog == "npm" and words[1:2] == ["ci"] and not any(src.endswith("package-lock.json") for src in copies.values()):
+        return ["npm ci without a COPY of its package-lock.json (integrity hashes) in this stage"]
     if prog.startswith("python") and words[1:3] == ["-m", "pip"]:
         words, prog = words[2:], "pip"
     if prog == "uv" and words[1:2] == ["pip"]:

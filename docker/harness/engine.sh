@@ -5,7 +5,9 @@
 # On a fresh Debian machine where we are root (CI, a new cloud VM) it provisions them:
 #   - Debian's docker.io (engine 20.10, containerd, runc),
 #   - docker-buildx and docker-compose taken from Debian 13 (they need only libc6 >= 2.34),
-#   - starts dockerd in the background when no init system runs it.
+#   - starts dockerd in the background when no init system runs it,
+#   - for each PLATFORM given that is not the engine's own (engine.sh linux/arm64): qemu-user-static
+#     registered in binfmt_misc with the F flag, so other architectures' programs run in containers.
 # Anything else gets one line that says what to do.
 set -euo pipefail
 
@@ -57,5 +59,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   docker buildx version >/dev/null 2>&1 || die "docker buildx still does not work after installing it"
   docker compose version >/dev/null 2>&1 || die "docker compose still does not work after installing it"
 fi
+
+# Emulation of another architecture: builds and runs its containers (slowly) on this one.
+emulation() {
+  local arch=$1 qarch entry
+  case "$arch" in
+    arm64) qarch=aarch64 ;;
+    amd64) qarch=x86_64 ;;
+    *) die "no emulation known for linux/$arch (amd64 and arm64 are)" ;;
+  esac
+  entry=/proc/sys/fs/binfmt_misc/qemu-$qarch
+  if [ -e "$entry" ] && grep -q '^flags:.*F' "$entry"; then return 0; fi
+  if ! can_provision || ! [ -d /proc/sys/fs/binfmt_misc ]; then
+    log "cannot check emulation of linux/$arch here; if the build fails with 'exec format error', run: docker run --privileged --rm tonistiigi/binfmt --install $arch (Docker Desktop has it built in)"
+    return 0
+  fi
+  if ! command -v update-binfmts >/dev/null 2>&1 || ! [ -e "/usr/share/binfmts/qemu-$qarch" ]; then
+    log "installing Debian's qemu-user-static (to build and run linux/$arch)"
+    apt-get -qq update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null
+  fi
+  mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 || true
+  [ -e "$entry" ] && grep -q '^flags:.*F' "$entry" || die "qemu-$qarch is not registered in binfmt_misc with the F flag"
+  log "emulation of linux/$arch: $(sed -n 's/^interpreter //p' "$entry")"
+}
+
+native=linux/$(docker version -f '{{.Server.Arch}}')
+for platform in "$@"; do
+  [ "$platform" = "$native" ] || emulation "${platform#linux/}"
+done
 
 log "ready: engine $(docker version -f '{{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1-2), compose $(docker compose version --short)"

@@ -22,6 +22,9 @@ REQUIREMENTS = REPO / "docker" / "requirements"
 sys.path.insert(0, str(REPO / "docker" / "rootfs" / "usr" / "local" / "lib" / "deeplearning"))
 from dl_lock import locked_versions, requirement_names  # noqa: E402  (the image's own reader)
 VARIANT = os.environ.get("VARIANT", "cpu")
+# The image's architecture (Docker's name): its lock is docker/requirements/VARIANT-ARCH.txt.
+ARCH = os.environ.get("ARCH") or {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+LOCK = REQUIREMENTS / f"{VARIANT}-{ARCH}.txt"
 # The image's user and workspace, as the Dockerfile sets them (test_runtime checks they agree).
 NB_USER, NB_UID, NB_GID = "jovyan", 1000, 100
 WORKDIR = f"/home/{NB_USER}/work"
@@ -33,9 +36,10 @@ def docker(*args, check=True, timeout=300, **kw):
                           capture_output=True, text=True, **kw)
 
 
-def http_get(url, token=None, timeout=5, method="GET"):
-    """(status, body) of an HTTP request; HTTP errors are answers, not exceptions."""
-    req = urllib.request.Request(url, method=method)
+def http_get(url, token=None, timeout=5, method="GET", body=None):
+    """(status, body) of an HTTP request (body: sent as JSON); HTTP errors are answers, not exceptions."""
+    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"} if body is not None else {})
     if token:
         req.add_header("Authorization", "token " + token)
     try:
@@ -92,7 +96,7 @@ class Container:
 @contextmanager
 def running(*run_args, command=()):
     """A detached container of IMAGE, removed afterwards: running("-p", "...", command=[...])."""
-    cid = docker("run", "-d", *run_args, IMAGE, *command).stdout.strip()
+    cid = docker("run", "-d", "--platform", f"linux/{ARCH}", *run_args, IMAGE, *command).stdout.strip()
     try:
         yield Container(cid)
     finally:
@@ -111,7 +115,7 @@ def offline_box(setup=None, timeout=300):
 
 def run(*run_args, command=(), timeout=600):
     """`docker run --rm` to completion; return the CompletedProcess (no check)."""
-    return docker("run", "--rm", *run_args, IMAGE, *command, check=False, timeout=timeout)
+    return docker("run", "--rm", "--platform", f"linux/{ARCH}", *run_args, IMAGE, *command, check=False, timeout=timeout)
 
 
 def one_line_error(p, prog):
@@ -129,7 +133,8 @@ def pins(lock):
 
 
 def direct_requirements(path):
-    return [name.lower() for name in requirement_names(path)]
+    """The direct requirements of the image's architecture, lower-case."""
+    return [name.lower() for name in requirement_names(path, ARCH)]
 
 
 

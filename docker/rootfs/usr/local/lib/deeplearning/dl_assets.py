@@ -5,11 +5,17 @@
                      [--mirror DIR|URL] [--mirror-only]
     dl-assets verify                              re-hash what is installed against the index
     dl-assets path   NAME|backbone|dataset        where an installed asset is (for scripts)
+    dl-assets link   [--home DIR]                 put the installed assets where the standard
+                                                  loaders look: ~/.keras/models, ~/gensim-data
+    dl-assets pythonpath                          folders of installed Python packages (spaCy's)
 
 The manifest (docker/assets/manifest.toml in the repository) lists every asset with its sources,
 size, hash, license and attribution. A hash mismatch is an error, never a warning: the file is
 deleted and nothing is installed. A mirror (--mirror or DL_ASSETS_MIRROR: a folder, or a base URL
 serving the same file names) is tried before the publishers, for air-gapped sites.
+Standard calls: an asset with `keras = "models/FILE"` answers Keras's get_file (weights="imagenet")
+from ~/.keras/models/FILE; one with `gensim = "NAME"` answers gensim.downloader.load("NAME"); one
+unpacked from a wheel (`unpack = "wheel"`) is a folder on Python's path (spacy.load("en_core_web_sm")).
 Environment: DL_ASSETS_MANIFEST, DL_ASSETS_DIR (default /opt/assets), DL_ASSETS_CACHE (downloads),
 DL_ASSETS_MIRROR, DL_ASSETS_CA (a CA bundle for HTTPS behind an intercepting proxy).
 """
@@ -246,7 +252,7 @@ def extract_member(source, asset, staging):
         return payload
 
 
-def glove_npy_parquet(src, out_dir):
+def glove_npy_parquet(src, out_dir, asset):
     """GloVe as a .npy matrix plus a Parquet word index -> a gensim KeyedVectors file."""
     import numpy as np
     import pyarrow.parquet as pq
@@ -263,7 +269,52 @@ def glove_npy_parquet(src, out_dir):
     return out_dir
 
 
-CONVERTERS = {"glove-npy-parquet": glove_npy_parquet}
+SPACY_INIT = '''"""{summary}"""
+from pathlib import Path
+
+from spacy.util import get_model_meta, load_model_from_init_py
+
+__version__ = get_model_meta(Path(__file__).parent)["version"]
+
+
+def load(**overrides):
+    return load_model_from_init_py(__file__, **overrides)
+'''
+
+
+def spacy_rename(src, out_dir, asset):
+    """A spaCy pipeline package (an unpacked wheel) re-issued under the name spaCy's docs use.
+
+    spacy.load(NAME) imports the installed package NAME: a re-upload named otherwise (the stand-in)
+    answers only under that other name. The pipeline's files are kept byte for byte; the package
+    is given the standard name, and its metadata says what it is and where it came from.
+    """
+    name = asset["package"]
+    meta_src = next(src.glob("*/meta.json"))
+    old_pkg = meta_src.parent.name
+    meta = json.loads(meta_src.read_text())
+    lang, short = name.split("_", 1)
+    data_dir = f"{name}-{meta['version']}"
+    summary = (f"{name} {meta['version']}, issued by this image from {provenance(asset)}, "
+               f"sha256 {asset['sha256']}: {asset['attribution']}")
+    meta.update(lang=lang, name=short, description=summary + "\n\n" + meta.get("description", ""))
+    pkg = out_dir / name
+    shutil.copytree(meta_src.parent / f"{old_pkg}-{meta['version']}", pkg / data_dir)
+    for m in (pkg / "meta.json", pkg / data_dir / "meta.json"):
+        m.write_text(json.dumps(meta, indent=2) + "\n")
+    (pkg / "__init__.py").write_text(SPACY_INIT.format(summary=summary))
+    info = out_dir / f"{name}-{meta['version']}.dist-info"
+    info.mkdir()
+    requires = next((line for line in (next(src.glob("*.dist-info")) / "METADATA").read_text().splitlines()
+                     if line.startswith("Requires-Dist:")), "")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {meta['version']}\n"
+                                   f"Summary: {summary}\nLicense: {meta.get('license', '')}\n{requires}\n")
+    (info / "entry_points.txt").write_text(f"[spacy_models]\n{name} = {name}\n")
+    (info / "INSTALLER").write_text("dl-assets\n")
+    return out_dir
+
+
+CONVERTERS = {"glove-npy-parquet": glove_npy_parquet, "spacy-rename": spacy_rename}
 
 
 def install(asset, source, dest):
@@ -282,6 +333,12 @@ def install(asset, source, dest):
             payload = out
         elif "member" in asset:
             payload = extract_member(source, asset, staging)
+        elif asset.get("unpack") == "wheel":  # a pure-Python wheel is a folder for sys.path as it is
+            payload = staging / "site"
+            with zipfile.ZipFile(source) as z:
+                if any(".." in Path(n).parts or n.startswith("/") for n in z.namelist()):
+                    raise AssetError(f"{asset['filename']}: a member would be written outside the folder")
+                z.extractall(payload)
         elif asset.get("unpack") == "tar":
             safe_extract(source, staging)
             payload = staging / asset.get("root", "")
@@ -289,7 +346,7 @@ def install(asset, source, dest):
             payload = staging / asset["filename"]
             shutil.copyfile(source, payload)
         if "convert" in asset:
-            payload = CONVERTERS[asset["convert"]](payload, staging / "converted")
+            payload = CONVERTERS[asset["convert"]](payload, staging / "converted", asset)
         # dest/<name> is the asset itself: a file's folder, or the dataset's root folder.
         if payload.is_file():
             wrapped = staging / ".payload"
@@ -304,9 +361,18 @@ def install(asset, source, dest):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     path = final / inner if inner else final
-    entry = {k: v for k, v in asset.items() if k not in ("url", "generate", "profiles")}
-    entry.update(path=str(path), digest=tree_digest(path))
+    entry = {k: v for k, v in asset.items() if k not in ("generate", "profiles")}
+    entry.update(path=str(path), digest=tree_digest(path), source=provenance(asset))
     return entry
+
+
+def provenance(asset):
+    """Where an asset came from, in a few words: the URL, the PyPI release, or the generator."""
+    if "generate" in asset:
+        return "generated at build time: " + " ".join(asset["generate"][1:]).replace("{out}", "DIR")
+    if "pypi" in asset:
+        return f"PyPI {asset['pypi']} ({asset['filename']})"
+    return asset["url"][0]
 
 
 # ---- the index of installed assets ----------------------------------------------------------
@@ -400,6 +466,81 @@ def cmd_path(args):
     return 0
 
 
+def cmd_pythonpath(args):
+    """The folders of installed Python packages (unpacked wheels), one a line: for a .pth file."""
+    _, _, assets = installed()
+    for _, entry in sorted(assets.items()):
+        if entry.get("unpack") == "wheel":
+            print(entry["path"])
+    return 0
+
+
+# ---- where the standard loaders look ---------------------------------------------------------
+
+GENSIM_INIT = '''"""{name} for gensim.downloader.load: the vectors baked into this image (dl-assets link)."""
+from gensim.models import KeyedVectors
+
+
+def load_data():
+    return KeyedVectors.load({path!r})
+'''
+
+
+def ours(link):
+    """True when a cache entry is absent or was made by dl-assets link (never a user's own file)."""
+    if link.is_symlink():
+        return True
+    if link.is_dir():
+        init = link / "__init__.py"
+        return not init.exists() or init.read_text().startswith('"""' + link.name + " for gensim")
+    return not link.exists()
+
+
+def cmd_link(args):
+    """Keras's cache (~/.keras/models) and gensim's (~/gensim-data) answer from the baked assets."""
+    home = Path(args.home) if args.home else Path.home()
+    keras_home = Path(os.environ.get("KERAS_HOME") or home / ".keras")
+    gensim_home = Path(os.environ.get("GENSIM_DATA_DIR") or home / "gensim-data")
+    _, _, assets = installed()
+    linked = {}
+    for name, entry in sorted(assets.items()):
+        path = Path(entry["path"])
+        if not path.exists():
+            continue
+        if "keras" in entry and ours(keras_home / entry["keras"]):
+            link = keras_home / entry["keras"]
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.unlink(missing_ok=True)
+            link.symlink_to(path)
+        if "gensim" in entry:
+            g = entry["gensim"]
+            folder = gensim_home / g["name"]
+            vectors = path / "vectors.kv" if path.is_dir() else path
+            if ours(folder):
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "__init__.py").write_text(GENSIM_INIT.format(name=g["name"], path=str(vectors)))
+            linked[g["name"]] = {
+                "num_records": g["num_records"], "parameters": {"dimension": g["dimension"]},
+                "description": entry["attribution"], "license": entry["license"],
+                "file_name": g["name"] + ".gz", "parts": 1, "baked_in": str(vectors)}
+    # gensim.downloader reads its list of models here (and refreshes it when online): ours are
+    # added to whatever list is there.
+    gensim_home.mkdir(parents=True, exist_ok=True)
+    info_path = gensim_home / "information.json"
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError):
+        info = {}
+    info.setdefault("corpora", {})
+    info.setdefault("models", {})
+    for g, item in linked.items():
+        info["models"].setdefault(g, item)
+    tmp = info_path.with_name(info_path.name + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    tmp.rename(info_path)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dl-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", default=MANIFEST, type=Path)
@@ -421,11 +562,19 @@ def main(argv=None):
     p = sub.add_parser("path", help="print where an installed asset is")
     p.add_argument("what", help="an asset name, or backbone / dataset for the defaults")
     p.set_defaults(run=cmd_path)
+    p = sub.add_parser("link", help="put the installed assets where Keras and gensim look")
+    p.add_argument("--home", help="the home folder to link in (default: $HOME)")
+    p.set_defaults(run=cmd_link)
+    p = sub.add_parser("pythonpath", help="folders of installed Python packages, for a .pth file")
+    p.set_defaults(run=cmd_pythonpath)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except AssetError as e:
         print(f"dl-assets: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"dl-assets: error: {e.filename or ''}: {e.strerror}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dl-assets: interrupted", file=sys.stderr)
