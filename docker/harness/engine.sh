@@ -81,7 +81,7 @@ emulation() {
   fi
   mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
   update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 || true
-  [ -e "$entry" ] && grep -q '^flags:.*F' "$entry" || die "qemu-$qarch is not registered in binfmt_misc with the F flag"
+  if ! { [ -e "$entry" ] && grep -q "^flags:.*F" "$entry"; }; then die "qemu-$qarch is not registered in binfmt_misc with the F flag"; fi
   log "emulation of linux/$arch: $(sed -n 's/^interpreter //p' "$entry")"
 }
 

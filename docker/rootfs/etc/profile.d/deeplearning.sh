@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Login shells (bash -l, docker exec ... bash -l, editors' terminals) get the image's Python:
 # /etc/profile resets PATH, so the venv goes back in front of it.
 case ":$PATH:" in
