@@ -7,7 +7,9 @@ import json
 import pytest
 
 from support.containers import offline_box
-from support.untrained_backbone import FINGERPRINT
+from support.untrained_backbone import FINGERPRINT, WRITE
+
+pytestmark = pytest.mark.habits
 
 
 @pytest.fixture(scope="module")
@@ -55,29 +57,12 @@ def test_keras_imagenet_weights_are_refused_with_the_profile_in_a_stand_in_image
     assert "no Keras weights" in last
 
 
-MAKE_TOP = FINGERPRINT + r'''
-import hashlib, json, pathlib
-import h5py, keras
-from keras.src.legacy.saving import legacy_h5_format
+MAKE_TOP = FINGERPRINT + WRITE + r'''
+import json, keras
 name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"  # Keras's own file name
-mirror = pathlib.Path("/tmp/mirror"); mirror.mkdir(exist_ok=True)
 model = keras.applications.MobileNetV2(weights=None)
-with h5py.File(mirror / name, "w") as f:
-    legacy_h5_format.save_weights_to_hdf5_group(f, model)
-pathlib.Path("/tmp/keras.toml").write_text(f"""
-[profiles.test]
-description = "an upstream file name, made by the test"
-[[assets]]
-name = "mobilenet_v2_top"
-provides = "keras"
-profiles = ["test"]
-url = ["https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{name}"]
-filename = "{name}"
-sha256 = "{hashlib.sha256((mirror / name).read_bytes()).hexdigest()}"
-keras = "models/{name}"
-license = "Apache-2.0"
-attribution = "keras.applications.MobileNetV2, freshly initialised (tests only)"
-""")
+write_weights(model, name, "mobilenet_v2_top", "test", "keras",
+              "keras.applications.MobileNetV2, freshly initialised (tests only)", keras=f'"models/{name}"')
 print(json.dumps(fingerprint(model)))
 '''
 
@@ -87,7 +72,7 @@ def test_an_asset_with_keras_s_file_name_answers_weights_imagenet_offline(box):
     verified by dl-assets, linked by dl-assets link; Keras's own call then loads it offline."""
     made = python(box, MAKE_TOP)
     assert made.returncode == 0, made.stderr
-    p = box.exec("dl-assets", "--manifest", "/tmp/keras.toml", "fetch", "--profile", "test",
+    p = box.exec("dl-assets", "--manifest", "/tmp/mobilenet_v2_top.toml", "fetch", "--profile", "test",
                  "--mirror", "/tmp/mirror", "--mirror-only")
     assert p.returncode == 0, p.stderr
     assert box.exec("dl-assets", "link").returncode == 0

@@ -19,35 +19,45 @@ def fingerprint(model):
     return {"weights": len(weights), "weights_sum": float(sum(abs(w).sum() for w in weights))}
 '''
 
-MAKE = FINGERPRINT + r'''
-import hashlib, json, pathlib, sys
-import h5py
-from dlkit.assets import import_keras
-keras = import_keras()
-from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
-spec, name = json.loads(sys.argv[1]), sys.argv[2]  # the manifest's backbone spec of the upstream asset
-arch, size = spec["architecture"], spec["input_size"]
-mirror = pathlib.Path("/tmp/mirror")
-mirror.mkdir(exist_ok=True)
-path = mirror / f"{name}_notop.h5"
-model = getattr(keras.applications, arch)(include_top=False, weights=None, input_shape=(size, size, 3))
-with h5py.File(path, "w") as f:
-    legacy_h5_format.save_weights_to_hdf5_group(f, model)
-pathlib.Path(f"/tmp/{name}.toml").write_text(f"""
-[profiles.untrained]
-description = "upstream architectures with untrained weights"
+# Weights of a Keras model written as Keras's own .h5 files are, into a mirror folder, with a one-asset
+# manifest that dl-assets fetches them by (hash checked): one definition for every test that needs one.
+WRITE = r'''
+def write_weights(model, filename, name, profile, provides, attribution, **fields):
+    import hashlib, pathlib
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
+    mirror = pathlib.Path("/tmp/mirror")
+    mirror.mkdir(exist_ok=True)
+    path = mirror / filename
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    extra = "".join(f"{key} = {value}\n" for key, value in fields.items())  # values written as TOML
+    pathlib.Path(f"/tmp/{name}.toml").write_text(f"""
+[profiles.{profile}]
+description = "made by the tests"
 [[assets]]
 name = "{name}"
-provides = "backbone"
-profiles = ["untrained"]
-url = ["https://unreachable.invalid/{path.name}"]
-filename = "{path.name}"
+provides = "{provides}"
+profiles = ["{profile}"]
+url = ["https://unreachable.invalid/{filename}"]
+filename = "{filename}"
 size = {path.stat().st_size}
 sha256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"
 license = "Apache-2.0"
-attribution = "keras.applications.{arch}, freshly initialised (tests and benchmarks only)"
-backbone = {{ {", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items())} }}
-""")
+attribution = "{attribution}"
+{extra}""")
+'''
+
+MAKE = FINGERPRINT + WRITE + r'''
+import json, sys
+from dlkit.assets import import_keras
+keras = import_keras()
+spec, name = json.loads(sys.argv[1]), sys.argv[2]  # the manifest's backbone spec of the upstream asset
+arch, size = spec["architecture"], spec["input_size"]
+model = getattr(keras.applications, arch)(include_top=False, weights=None, input_shape=(size, size, 3))
+write_weights(model, f"{name}_notop.h5", name, "untrained", "backbone",
+              f"keras.applications.{arch}, freshly initialised (tests and benchmarks only)",
+              backbone="{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items()) + " }")
 print(json.dumps(fingerprint(model)))
 '''
 
