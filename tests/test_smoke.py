@@ -2,7 +2,7 @@
 emulation (linux/arm64 on x86-64, `make test-arm64`) pays TensorFlow's start-up a few times only.
 
 Every direct requirement imports at its locked version, dl-versions agrees with the lock, word
-algebra and spaCy give their answers, and a short ./retrain.sh (20 images of each class of the
+algebra and spaCy give their answers, and a short ./retrain.sh (10 images of each class of the
 embedded dataset, 50 steps) trains a model that ./evaluate.sh then uses on one image of each class.
 """
 import json
@@ -34,8 +34,8 @@ dl-versions --json | python -c 'import json, sys; d = json.load(sys.stdin); prin
 ./word_algebra.sh "rome - italy + france" --topn 1
 ./spacy_nlp.sh 'Apple is looking at buying U.K. startup for $1 billion' | grep '^entities'
 dataset=$(dl-assets path dataset)
-for d in "$dataset"/*/; do  # 20 images of each class: feature extraction is slow under emulation
-  mkdir -p "/tmp/small/$(basename "$d")" && find "$d" -type f | sort | head -n 20 | xargs cp -t "/tmp/small/$(basename "$d")"
+for d in "$dataset"/*/; do  # 10 images of each class: feature extraction is slow under emulation
+  mkdir -p "/tmp/small/$(basename "$d")" && find "$d" -type f | sort | head -n 10 | xargs cp -t "/tmp/small/$(basename "$d")"
 done
 ./retrain.sh --image_dir /tmp/small --how_many_training_steps 50 | grep '^Final test accuracy'
 ./evaluate.sh --model_dir models/retrained --top_k 1 $(for d in "$dataset"/*/; do find "$d" -type f | sort | tail -n 1; done)

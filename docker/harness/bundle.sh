@@ -6,6 +6,8 @@
 #   DIST/deeplearning-cpu-arm64.tar.gz   Apple-silicon Macs, arm64 Linux
 # Loaded, each is IMAGE:cpu and IMAGE:latest, the names the README's commands use.
 # Needs IMAGE:cpu-amd64 and IMAGE:cpu-arm64 (make build; make build-arm64). Uses pigz when present.
+# gzip level 3: measured here, 6 % larger than level 6 (1,003 vs 943 MiB) in 65 s instead of 92 s
+# (docker save alone: 55 s); docker load takes the same time for either.
 set -euo pipefail
 
 dist=${1:?usage: bundle.sh DIST [IMAGE]}
@@ -21,7 +23,7 @@ done
 start=$(date +%s)
 for arch in amd64 arm64; do
   out="$dist/${image##*/}-cpu-$arch.tar.gz"
-  docker save "$image:cpu-$arch" | "$here/retag-save.py" "$image:cpu" "$image:latest" | "$gzip" -6 >"$out.part"
+  docker save "$image:cpu-$arch" | "$here/retag-save.py" "$image:cpu" "$image:latest" | "$gzip" -3 >"$out.part"
   mv "$out.part" "$out"
 done
 (cd "$dist" && sha256sum "${image##*/}"-cpu-*.tar.gz >SHA256SUMS)

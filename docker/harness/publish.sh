@@ -28,19 +28,24 @@ label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1"; }
 # The digest of a tag in the registry, or nothing when the registry has no such tag.
 remote_digest() { docker buildx imagetools inspect --format '{{json .Manifest}}' "$1" 2>/dev/null \
                     | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])' 2>/dev/null || true; }
-# An immutable tag: pushed when the registry lacks it, kept when it holds the same image (same
-# config digest, i.e. image ID), refused when it holds another.
-immutable() {
+# An immutable tag: to push when the registry lacks it (returns 0), kept when it holds the same image
+# (same config digest, i.e. image ID), refused when it holds another.
+absent() {
   local src=$1 dst=$2 raw have
-  raw=$(docker buildx imagetools inspect --raw "$dst" 2>/dev/null) || raw=""
-  if [ -n "$raw" ]; then
-    have=$(python3 -c 'import json, sys; print(json.load(sys.stdin).get("config", {}).get("digest", ""))' <<<"$raw")
-    [ "$have" = "$(docker image inspect -f '{{.Id}}' "$src")" ] \
-      || die "$dst exists in the registry with other content: versions are immutable (build and publish a new one)"
-    return 0
-  fi
-  docker tag "$src" "$dst"
-  docker push -q "$dst" >/dev/null
+  raw=$(docker buildx imagetools inspect --raw "$dst" 2>/dev/null) || return 0
+  have=$(python3 -c 'import json, sys; print(json.load(sys.stdin).get("config", {}).get("digest", ""))' <<<"$raw")
+  [ "$have" = "$(docker image inspect -f '{{.Id}}' "$src")" ] \
+    || die "$dst exists in the registry with other content: versions are immutable (build and publish a new one)"
+  return 1
+}
+# push SRC DST...: SRC under each name DST; the layers go up once, the other names reuse them.
+push() {
+  local src=$1 dst
+  shift
+  for dst in "$@"; do
+    docker tag "$src" "$dst"
+    docker push -q "$dst" >/dev/null
+  done
 }
 
 for arch in amd64 arm64; do
@@ -63,21 +68,33 @@ done
 start=$(date +%s)
 index_tags=()
 log "$repo: version $version"
+# Every version tag checked before anything is pushed: a refusal leaves the registry as it was.
+declare -A names
 for arch in amd64 arm64; do
-  immutable "$image:cpu-$arch" "$repo:cpu-$version-$arch"
-  docker tag "$image:cpu-$arch" "$repo:cpu-$arch"
-  docker push -q "$repo:cpu-$arch" >/dev/null
+  names[$arch]="$repo:cpu-$arch"
+  if absent "$image:cpu-$arch" "$repo:cpu-$version-$arch"; then names[$arch]="$repo:cpu-$version-$arch ${names[$arch]}"; fi
 done
+cuda=()
+if [[ " ${VARIANTS:-cpu cuda} " == *" cuda "* ]] && docker image inspect "$image:cuda" >/dev/null 2>&1; then
+  cuda=("$repo:cuda")
+  if absent "$image:cuda" "$repo:cuda-$version"; then cuda=("$repo:cuda-$version" "$repo:cuda"); fi
+fi
+# Both platforms at once: dockerd compresses each image's large layer (the venv) on one core.
+pids=()
+for arch in amd64 arm64; do
+  # shellcheck disable=SC2086  # two names at most, no spaces in them
+  push "$image:cpu-$arch" ${names[$arch]} &
+  pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ] || die "a push failed (above)"
 # One tag, two platforms: an index of the two images already in the registry (no re-upload).
 # (:cpu-VERSION once: its two images were checked above to be the ones in the registry.)
 [ -n "$(remote_digest "$repo:cpu-$version")" ] || index_tags=(-t "$repo:cpu-$version")
 docker buildx imagetools create "${index_tags[@]}" -t "$repo:cpu" -t "$repo:latest" \
   "$repo:cpu-$version-amd64" "$repo:cpu-$version-arm64" >/dev/null
-if [[ " ${VARIANTS:-cpu cuda} " == *" cuda "* ]] && docker image inspect "$image:cuda" >/dev/null 2>&1; then
-  immutable "$image:cuda" "$repo:cuda-$version"
-  docker tag "$image:cuda" "$repo:cuda"
-  docker push -q "$repo:cuda" >/dev/null
-fi
+if [ ${#cuda[@]} -gt 0 ]; then push "$image:cuda" "${cuda[@]}"; fi
 log "pushed in $(( $(date +%s) - start )) s"
 for t in cpu latest "cpu-$version" cpu-amd64 cpu-arm64 cuda "cuda-$version"; do
   d=$(remote_digest "$repo:$t")

@@ -18,20 +18,21 @@ def built():
     return {a: image_id(f"{REPOSITORY}:cpu-{a}") for a in ARCHES}
 
 
+def serving(server, error):
+    """Yield what the context manager `server()` yields; its failure to start fails the test, in one line."""
+    try:
+        with server() as host:
+            yield host
+    except error as e:
+        pytest.fail(str(e))
+
+
 @pytest.fixture(scope="session")
 def registry():
-    try:
-        with local_registry() as host:
-            yield host
-    except RegistryError as e:
-        pytest.fail(str(e))
+    yield from serving(local_registry, RegistryError)
 
 
 @pytest.fixture(scope="module")
 def laptop():
     """A new, empty engine (its own storage), one per test file: `docker(*laptop, ...)` talks to it."""
-    try:
-        with fresh_engine() as host:
-            yield host
-    except EngineError as e:
-        pytest.fail(str(e))
+    yield from serving(fresh_engine, EngineError)

@@ -58,7 +58,7 @@ def test_publishing_again_changes_no_digest(published, registry):
 
 
 def test_a_version_tag_is_never_overwritten(published, registry, built):
-    """Another image already under this version's tag in a registry: publish refuses, changes nothing."""
+    """Another image already under this version's tag in a registry: publish refuses, pushes nothing."""
     other = f"{registry}/other/{NAME}:cpu-{published['version']}-amd64"
     docker("tag", f"{REPOSITORY}:cpu-arm64", other)  # an image, but not the amd64 one
     docker("push", other, timeout=1800)
@@ -67,6 +67,9 @@ def test_a_version_tag_is_never_overwritten(published, registry, built):
     assert p.returncode == 1
     assert p.stderr.strip().splitlines()[-1].startswith(f"publish: error: {other} exists in the registry with other content")
     assert raw(other) == before
+    # Both platforms' version tags are checked before any push: the arm64 image did not go up either.
+    for tag in (f"cpu-{published['version']}-arm64", "cpu-arm64", "cpu"):
+        assert docker("buildx", "imagetools", "inspect", f"{registry}/other/{NAME}:{tag}", check=False).returncode
 
 
 def laptop_id(laptop, ref):
