@@ -4,6 +4,7 @@
 turns user errors, full disks, Ctrl-C and `docker stop` into one line each (and warns first when
 the container has less memory than the example needs: the kernel would kill it without a word).
 """
+import atexit
 import errno
 import gc
 import os
@@ -41,7 +42,16 @@ def main_guard(prog, main):
         sys.exit(1)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
-        sys.exit(130)
+        # Interrupted while TensorFlow is being imported, its threads can crash the interpreter's
+        # shutdown ("Fatal Python error: PyThreadState_Get", status -6, not 130): run the exit
+        # handlers (they stop the helper processes), then leave without that shutdown.
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:
+                pass
+        os._exit(130)
     except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
