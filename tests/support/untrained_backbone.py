@@ -19,7 +19,7 @@ def fingerprint(model):
     return {"weights": len(weights), "weights_sum": float(sum(abs(w).sum() for w in weights))}
 '''
 
-# Weights of a Keras model written as Keras's own .h5 files are, into a mirror folder, with a one-asset
+# Weights of a Keras model written as Keras's own .h5 file into a mirror folder, with a one-asset
 # manifest that dl-assets fetches them by (hash checked): one definition for every test that needs one.
 WRITE = r'''
 def write_weights(model, filename, name, profile, provides, attribution, **fields):
