@@ -52,8 +52,8 @@ MOUNTS := -v "$(CURDIR)/data:$(WORKDIR)/data" -v "$(CURDIR)/models:$(WORKDIR)/mo
 export DL_WORKDIR := $(WORKDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help engine build build-cuda build-arm64 test test-cuda test-arm64 test-release test-hub \
-        build-hub bench-release demo jupyter shell lock lint bench publish bundle clean
+.PHONY: help engine build build-cuda build-arm64 unit test test-cuda test-arm64 test-release test-hub \
+        build-hub bench-release bench-reproducible demo jupyter shell lock lint bench publish bundle clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,9 +64,12 @@ engine: ## Check the Docker engine (on a fresh Debian machine as root: install a
 build: ## Build the image (VARIANT=cpu, PLATFORM=); makes the base image locally when it cannot be pulled
 	CA_BUNDLE="$(CA_BUNDLE)" ASSETS="$(ASSETS)" docker/harness/build.sh $(VARIANT) $(IMAGE) $(PLATFORM)
 
-test: lint build ## Lint, build, then run the test suite against the running image (MARK=smoke: a subset)
+unit: $(VENV)/.ready ## The tests that need no Docker (tests/unit): seconds
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test: unit lint build ## Unit tests, lint, build, then the test suite against the running image (MARK=smoke: a subset)
 	IMAGE=$(TAG) VARIANT=$(VARIANT) ARCH=$(ARCH) CA_BUNDLE="$(CA_BUNDLE)" \
-	  $(BIN)/pytest tests $(if $(MARK),-m "$(MARK)") $(PYTEST_ARGS)
+	  $(BIN)/pytest tests --ignore=tests/unit $(if $(MARK),-m "$(MARK)") $(PYTEST_ARGS)
 
 build-cuda: ## Build the CUDA image (rucka/deeplearning:cuda, linux/amd64 only)
 	$(MAKE) build VARIANT=cuda
@@ -105,20 +108,20 @@ jupyter: build ## JupyterLab and TensorBoard on 127.0.0.1 (ports 8888, 6006) ove
 shell: build ## A bash shell in the image, ./data and ./models mounted
 	docker run --rm -it $(RUN_AS) $(MOUNTS) $(TAG) bash
 
-lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (uv with hashes; apt)
+lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (uv with hashes; apt) and record when
 	cd docker/requirements && for lock in cpu-amd64:x86_64 cpu-arm64:aarch64 cuda-amd64:x86_64; do \
 	  ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes --python-version 3.11 \
 	    --python-platform $${lock#*:}-manylinux_2_36 $${lock%%-*}.in -o $${lock%:*}.txt || exit 1; done
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.11 hub.in -o hub.txt
-	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
-	  --universal --python-version 3.9 dev.in -o dev.txt
+	cd docker/requirements && for lock in dev uv; do ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.9 $$lock.in -o $$lock.txt || exit 1; done
 	docker/harness/lock-apt.sh
 
 lint: $(VENV)/.ready ## hadolint the Dockerfiles, check every install is pinned by a lock, shellcheck the scripts
 	$(BIN)/hadolint docker/Dockerfile deploy/jupyterhub/Dockerfile
 	$(BIN)/python docker/harness/check-pins.py docker/Dockerfile deploy/jupyterhub/Dockerfile
-	$(BIN)/shellcheck docker/harness/*.sh docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/seed-home \
+	$(BIN)/shellcheck docker/harness/*.sh docker/build/* docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/seed-home \
 	  docker/rootfs/etc/profile.d/*.sh examples/scripts/*.sh .ci/run
 	$(BIN)/actionlint .github/workflows/*.yml
 
@@ -129,6 +132,9 @@ bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BEN
 	$(BIN)/python bench/bench_memory.py
 	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
+bench-reproducible: $(VENV)/.ready ## Two builds from nothing of the same commit: files and layers compared (bench/)
+	IMAGE=$(IMAGE) CA_BUNDLE="$(CA_BUNDLE)" ASSETS="$(ASSETS)" $(BIN)/python bench/bench_reproducible.py --variant $(VARIANT)
+
 bench-release: $(VENV)/.ready ## Release figures: sizes, bundle, publish, pull into an empty engine, first run (bench/)
 	IMAGE=$(IMAGE) $(BIN)/python bench/bench_release.py $(BENCH_ARGS:--cold=--cold-arm64)
 
@@ -138,8 +144,12 @@ clean: ## Remove the containers, images and build cache this project made, and t
 	-docker builder prune -af
 	rm -rf $(VENV)
 
-# Host tools (pytest, testinfra, uv, hadolint, shellcheck) pinned with hashes, in a venv.
-$(VENV)/.ready: docker/requirements/dev.txt
+# Host tools (pytest, testinfra, uv, hadolint, shellcheck) pinned with hashes, in a venv: uv from
+# its lock by hash (the host's pip installs that one wheel, without dependencies), then exactly the
+# dev lock, resolving nothing.
+$(VENV)/.ready: docker/requirements/dev.txt docker/requirements/uv.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r docker/requirements/dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
+	  -r docker/requirements/uv.txt
+	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes --only-binary :all: docker/requirements/dev.txt
 	touch $@

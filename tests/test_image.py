@@ -61,7 +61,7 @@ def test_everything_installed_is_in_the_lock(host, lock, assets):
     installed = json.loads(host.check_output("pip list -v --format json"))
     extra = {p["name"].lower(): p["version"] for p in installed
              if lock.get(p["name"].lower().replace("_", "-")) != p["version"]
-             and p["name"].lower() != "pip" and not p["location"].startswith("/opt/assets/")}
+             and not p["location"].startswith("/opt/assets/")}
     assert extra == {}
     # Beside the lock: only the asset packages the index records (spaCy's pipeline), from /opt/assets.
     from_assets = {p["name"] for p in installed if p["location"].startswith("/opt/assets/")}

@@ -20,6 +20,8 @@ UNPINNED = {
     "RUN conda install -y pytorch": "conda install is not pinned by a lock",
     "RUN npm ci --omit=dev": "npm ci without a COPY of its package-lock.json",
     "RUN pip install --require-hashes -r /tmp/req/$VARIANT-$arch.txt": "pip installs from /tmp/req/$VARIANT-$arch.txt, not a COPY",
+    "RUN /mnt/apt-install /tmp/packages.txt": "apt-install from /tmp/packages.txt, not a COPY",
+    "RUN /mnt/venv-install /tmp/lock.txt x86_64-manylinux_2_36": "venv-install from /tmp/lock.txt, not a COPY",
 }
 
 
@@ -55,6 +57,10 @@ def test_locked_installs_pass(tmp_path):
         "COPY docker/requirements/${VARIANT}-*.txt /tmp/requirements/\n"
         "RUN arch=$(dpkg --print-architecture) && pip install --require-hashes -r \"/tmp/requirements/$VARIANT-$arch.txt\"\n"
         "COPY deploy/jupyterhub/package.json deploy/jupyterhub/package-lock.json ./\n"
-        "RUN npm ci --omit=dev\n")
+        "RUN npm ci --omit=dev\n"
+        "COPY docker/requirements/apt-hub.txt docker/requirements/apt-hub-build.txt /tmp/\n"
+        "RUN --mount=type=bind,source=docker/build,target=/mnt /mnt/apt-install /tmp/apt-hub.txt /tmp/apt-hub-build.txt\n"
+        "COPY docker/requirements/cpu-arm64.txt /tmp/lock.txt\n"
+        "RUN /mnt/venv-install /tmp/lock.txt aarch64-manylinux_2_36 && /mnt/settle /opt/venv\n")
     p = check(dockerfile)
     assert p.returncode == 0, p.stderr

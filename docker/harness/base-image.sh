@@ -67,8 +67,15 @@ CFG
 printf 'Acquire::GzipIndexes "true";\n' >"$root/etc/apt/apt.conf.d/docker-gzip-indexes"
 printf 'APT::AutoRemove::SuggestsImportant "false";\n' >"$root/etc/apt/apt.conf.d/docker-autoremove-suggests"
 find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
-find "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/locale" -mindepth 1 \
-  -not -name locale.alias -delete 2>/dev/null || true
+find "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/locale" "$root/usr/share/lintian" \
+  -mindepth 1 -not -name locale.alias -delete 2>/dev/null || true
+# Links of alternatives to the manual pages just deleted: apt would delete them at the image's first
+# install, each a whiteout in that layer.
+find "$root/etc/alternatives" -type l -lname '/usr/share/man/*' -delete
+# What the engine mounts over in every container and build step: empty, as in the official image,
+# not this machine's (debootstrap copies its resolv.conf and hostname); present, so that no build
+# step makes and removes a mount point in /etc.
+for f in hosts resolv.conf hostname; do : >"$root/etc/$f" && chmod 0644 "$root/etc/$f"; done
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
   "$root"/var/log/* "$root"/tmp/*
 printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \

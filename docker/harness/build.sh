@@ -12,7 +12,14 @@
 #   CA_BUNDLE    a PEM bundle for HTTPS behind an intercepting proxy; given to pip as a BuildKit
 #                secret, never written into a layer. Unset: when this host trusts a CA that the
 #                public bundle lacks (an intercepting proxy), the host's bundle is used, said in one line
+#   DEBIAN_SNAPSHOT  install the apt locks from snapshot.debian.org as Debian's archive was at a
+#                time (20261130T012815Z), or `lock`: when `make lock` made them
+#                (docker/requirements/locked-at.txt). A past release rebuilds after its pinned
+#                versions have left Debian's mirror
+#   VENV_FRESH   any new value rebuilds the Python venv with no layer cache (CI: every run)
 #   EXTRA_BUILD_ARGS  more `docker build` arguments (e.g. --no-cache, --progress=plain)
+# Reproducible: SOURCE_DATE_EPOCH is the locks' time (every file a RUN makes gets it), the image's
+# created date its commit's; two builds of a commit give the same files (bench/bench_reproducible.py).
 set -euo pipefail
 
 variant=${1:?usage: build.sh VARIANT IMAGE [PLATFORM]}
@@ -31,9 +38,18 @@ lock="$top/docker/requirements/$variant-$arch.txt"
 
 default_base=$(python3 "$here/dockerfile.py" arg BASE_IMAGE "$dockerfile")
 base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}" "$platform")
+# The build stage runs on this machine's platform: the same base, for it (a local one has one platform).
+build_base=$base
+[ "$platform" = "$native" ] || build_base=$("$here/base-image.sh" "${BASE_IMAGE:-$default_base}" "$native")
 
+locked_at=$(grep -v '^#' "$top/docker/requirements/locked-at.txt" | head -n 1)
+snapshot=${DEBIAN_SNAPSHOT:-}
+[ "$snapshot" = lock ] && snapshot=$(date -u -d "$locked_at" +%Y%m%dT%H%M%SZ)
 args=(--platform "$platform" --target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base"
-      --build-arg "ASSETS=${ASSETS:-upstream}")
+      --build-arg "BUILD_BASE_IMAGE=$build_base" --build-arg "ASSETS=${ASSETS:-upstream}"
+      --build-arg "SOURCE_DATE_EPOCH=$(date -u -d "$locked_at" +%s)")
+[ -z "$snapshot" ] || args+=(--build-arg "DEBIAN_SNAPSHOT=$snapshot")
+[ -z "${VENV_FRESH:-}" ] || args+=(--build-arg "VENV_FRESH=$VENV_FRESH")
 ca=${CA_BUNDLE:-$("$here/proxy-ca.sh" || true)}
 if [ -n "$ca" ]; then
   [ -r "$ca" ] || { echo "build: error: CA_BUNDLE=$ca is not a readable file" >&2; exit 1; }
@@ -47,8 +63,8 @@ while IFS='=' read -r name version; do
 done < <(python3 "$top/docker/rootfs/usr/local/lib/deeplearning/dl_lock.py" labels \
            "$top/docker/requirements/$variant.in" "$lock" "$arch")
 
-date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rev=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+date=$(TZ=UTC git -C "$top" log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 if [ "$rev" != unknown ] && [ -n "$(git -C "$top" status --porcelain 2>/dev/null)" ]; then rev="$rev-dirty"; fi
 version="${date%%T*}"
 tags=(-t "$image:$variant-$arch")

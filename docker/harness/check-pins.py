@@ -8,6 +8,8 @@ Per RUN instruction (continuation lines joined, split into simple commands):
   the command line is unpinned, even with ==version (no hash).
 - apt-get / apt install: name=version arguments, or names fed by xargs from a file that a COPY of
   the same stage took from docker/requirements/apt-*.txt.
+- docker/build's installers: apt-install LOCK... takes such COPYs of apt locks only; venv-install
+  LOCK PLATFORM a COPY of a pip lock (it installs exactly the lock, by hash, with uv).
 - npm ci: only with a package-lock.json (integrity hashes) copied in by the same stage.
 - curl, wget, git clone, conda/mamba/npm/yarn/gem/cargo install, ADD <url>: not allowed at all.
 And every lock it relies on: pip locks are name==version lines with --hash; apt locks name=version.
@@ -95,6 +97,8 @@ def check_dockerfile(path):
                 problems.append(f"{where}: ADD from a URL (no pinned version or hash)")
             for src in parts[:-1]:
                 copies[parts[-1]] = src
+                if parts[-1].endswith("/"):  # into a folder: the file keeps its name there
+                    copies[parts[-1] + src.rsplit("/", 1)[-1]] = src
         elif keyword == "RUN":
             shell = re.sub(r"^(--\S+\s+)+", "", args)
             for cmd in commands(shell):
@@ -129,6 +133,13 @@ def command_problems(cmd, shell, copies):
     if re.fullmatch(r"pip3?(\.\d+)?", prog) and "install" in words[1:2]:
         p = pip_problem(words[2:], copies)
         return [p] if p else []
+    if prog == "apt-install":
+        foreign = [w for w in words[1:] if not w.startswith("-") and not is_lock(copies.get(w, ""), r"apt-[\w-]+\.txt")]
+        return [f"apt-install from {', '.join(foreign)}, not a COPY of a docker/requirements/apt-*.txt lock"] \
+            if foreign or len(words) < 2 else []
+    if prog == "venv-install":
+        return [] if len(words) > 1 and copied_lock(words[1], copies) else \
+            [f"venv-install from {' '.join(words[1:2]) or 'nothing'}, not a COPY of a docker/requirements lock"]
     if prog in ("apt-get", "apt") and "install" in words:
         names = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
         loose = [w for w in names if "=" not in w]
@@ -148,7 +159,7 @@ def check_locks(folder):
         for n, line in enumerate(lock.read_text().splitlines(), 1):
             if line.strip() and not line.startswith("#") and not re.fullmatch(r"[a-z0-9][a-z0-9+.-]*=\S+", line):
                 problems.append(f"{lock}:{n}: not name=version: {line}")
-    for lock in sorted(p for p in folder.glob("*.txt") if not p.name.startswith("apt-")):
+    for lock in sorted(p for p in folder.glob("*.txt") if not p.name.startswith("apt-") and p.name != "locked-at.txt"):
         text = lock.read_text()
         for block in re.split(r"\n(?=[A-Za-z0-9])", text):
             first = block.split("\n", 1)[0]

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Pin the Debian packages the Dockerfile installs: docker/requirements/apt-*.in (names) ->
-# apt-*.txt (name=version), the versions apt would install today in the base image.
+# apt-*.txt (name=version), the versions apt would install today in the base image; and the time, in
+# locked-at.txt.
 #   docker/harness/lock-apt.sh [BASE_IMAGE]      (make lock runs it)
 # Only what the Dockerfile names is pinned; their dependencies come from the same Debian
 # release and take its security updates (pinning those would break every build after each one).
@@ -21,3 +22,11 @@ for in in docker/requirements/apt-*.in; do
   mv "$out.new" "$out"
   echo "lock-apt: $out: $(grep -vc '^#' "$out") packages"
 done
+# When the locks were made: builds take it as SOURCE_DATE_EPOCH, and DEBIAN_SNAPSHOT=lock installs
+# the apt locks from snapshot.debian.org as Debian's archive was at that time.
+{
+  sed -n '/^#/p' docker/requirements/locked-at.txt
+  date -u +%Y-%m-%dT%H:%M:%SZ
+} >docker/requirements/locked-at.txt.new
+mv docker/requirements/locked-at.txt.new docker/requirements/locked-at.txt
+echo "lock-apt: locked at $(tail -n 1 docker/requirements/locked-at.txt)"

@@ -264,6 +264,7 @@ def glove_npy_parquet(src, out_dir, asset):
         raise AssetError(f"{src}: {len(words)} words but {len(vectors)} vectors")
     kv = KeyedVectors(vector_size=vectors.shape[1])
     kv.add_vectors(words, vectors)
+    kv.lifecycle_events = None  # gensim's documented switch: no save time or machine in the file
     out_dir.mkdir()
     kv.save(str(out_dir / "vectors.kv"))
     return out_dir
