@@ -111,9 +111,14 @@ shell: build ## A bash shell in the image, ./data and ./models mounted
 lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (uv with hashes; apt) and record when
 	cd docker/requirements && for lock in cpu-amd64:x86_64 cpu-arm64:aarch64 cuda-amd64:x86_64; do \
 	  ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes --python-version 3.11 \
-	    --python-platform $${lock#*:}-manylinux_2_36 $${lock%%-*}.in -o $${lock%:*}.txt || exit 1; done
+	    --python-platform $${lock#*:}-manylinux_2_36 $${lock%%-*}.in -o $${lock%:*}.txt || exit 1; \
+	  ../../$(BIN)/uv pip compile -q --generate-hashes --python-version 3.11 --format pylock.toml \
+	    --python-platform $${lock#*:}-manylinux_2_36 $${lock%%-*}.in -c $${lock%:*}.txt \
+	    -o pylock.$${lock%:*}.toml || exit 1; done
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.11 hub.in -o hub.txt
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.11 sbom.in -o sbom.txt
 	cd docker/requirements && for lock in dev uv; do ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.9 $$lock.in -o $$lock.txt || exit 1; done
 	docker/harness/lock-apt.sh

@@ -47,7 +47,8 @@ snapshot=${DEBIAN_SNAPSHOT:-}
 [ "$snapshot" = lock ] && snapshot=$(date -u -d "$locked_at" +%Y%m%dT%H%M%SZ)
 args=(--platform "$platform" --target "$variant" --build-arg "VARIANT=$variant" --build-arg "BASE_IMAGE=$base"
       --build-arg "BUILD_BASE_IMAGE=$build_base" --build-arg "ASSETS=${ASSETS:-upstream}"
-      --build-arg "SOURCE_DATE_EPOCH=$(date -u -d "$locked_at" +%s)")
+      --build-arg "SOURCE_DATE_EPOCH=$(date -u -d "$locked_at" +%s)"
+      --build-arg "BASE_IMAGE_ID=$(docker image inspect -f '{{.Id}}' "$base")")
 [ -z "$snapshot" ] || args+=(--build-arg "DEBIAN_SNAPSHOT=$snapshot")
 [ -z "${VENV_FRESH:-}" ] || args+=(--build-arg "VENV_FRESH=$VENV_FRESH")
 ca=${CA_BUNDLE:-$("$here/proxy-ca.sh" || true)}
@@ -85,6 +86,14 @@ if ! DOCKER_BUILDKIT=1 docker build -f "$dockerfile" "${args[@]}" "${tags[@]}" \
   fi
   exit 1
 fi
+# The SBOM's sha256 as a label (docker inspect): read off the built image, then the same layers
+# tagged again with one more label (the image's ID changes, its layers do not).
+sbom=/usr/local/share/deeplearning/sbom.cdx.json
+cid=$(docker create --platform "$platform" "$image:$variant-$arch")
+sbom_sha=$(docker cp "$cid:$sbom" - | tar -xO | sha256sum | cut -d' ' -f1)
+docker rm "$cid" >/dev/null
+printf 'FROM %s\nLABEL io.github.rucka.deeplearning.sbom.sha256=%s\n' "$image:$variant-$arch" "$sbom_sha" \
+  | DOCKER_BUILDKIT=1 docker build -q --platform "$platform" "${tags[@]}" - >/dev/null
 echo "build: $image:$variant-$arch built in $(( $(date +%s) - start )) s, $(docker image inspect -f '{{.Size}}' "$image:$variant-$arch" | awk '{printf "%.2f GB", $1/1e9}')" >&2
 
 # Builds leave dangling images and cache behind: drop the dangling images, cap the cache.

@@ -1,6 +1,8 @@
 """`make bundle`, the offline workshop's USB stick: one archive per platform that `docker load`
 takes, named as users type it (rucka/deeplearning:cpu), with SHA256SUMS; loaded into an engine that
 has never had the image, it runs the demo with no network."""
+import hashlib
+import json
 import re
 import subprocess
 import time
@@ -28,7 +30,18 @@ def test_the_checksums_hold(bundle):
     p = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert sorted(line.split()[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()) == \
-        [f"{NAME}-cpu-{a}.tar.gz" for a in ARCHES]
+        sorted([f"{NAME}-cpu-{a}.tar.gz" for a in ARCHES] + [f"{NAME}-cpu-{a}.sbom.json" for a in ARCHES])
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_each_archive_has_its_image_s_sbom_beside_it(bundle, arch):
+    """The file beside the archive is the one in the image, as the image's label says."""
+    sbom = bundle / f"{NAME}-cpu-{arch}.sbom.json"
+    labels = json.loads(docker("image", "inspect", f"{REPOSITORY}:cpu-{arch}").stdout)[0]["Config"]["Labels"]
+    assert hashlib.sha256(sbom.read_bytes()).hexdigest() == labels["io.github.rucka.deeplearning.sbom.sha256"]
+    bom = json.loads(sbom.read_text())
+    platform = {p["name"]: p["value"] for p in bom["metadata"]["component"]["properties"]}
+    assert bom["bomFormat"] == "CycloneDX" and platform["io.github.rucka.deeplearning:platform"] == f"linux/{arch}"
 
 
 @pytest.mark.parametrize("arch", ARCHES)

@@ -4,9 +4,9 @@
 turns user errors, full disks, Ctrl-C and `docker stop` into one line each (and warns first when
 the container has less memory than the example needs: the kernel would kill it without a word).
 """
-import atexit
 import errno
 import gc
+import multiprocessing
 import os
 import signal
 import sys
@@ -42,10 +42,14 @@ def main_guard(prog, main):
         sys.exit(1)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
-        # Interrupted while TensorFlow is being imported, its threads can crash the interpreter's
-        # shutdown ("Fatal Python error: PyThreadState_Get", status -6, not 130): run the exit
-        # handlers (they stop the helper processes), then leave without that shutdown.
-        atexit._run_exitfuncs()
+        # TensorFlow's threads (an import, the backbone's build) may still be running: the
+        # interpreter's shutdown, or TensorFlow's own exit handlers, can crash under them
+        # ("Fatal Python error: PyThreadState_Get", "corrupted size vs. prev_size": status -6, not
+        # 130). So: stop the helper processes, say the one line, and leave without either.
+        for child in multiprocessing.active_children():
+            child.terminate()
+        for child in multiprocessing.active_children():
+            child.join(5)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
