@@ -9,7 +9,7 @@
 # Environment:
 #   BASE_IMAGE   what the Dockerfile starts FROM (default: its pinned digest); made locally if unpullable
 #   ASSETS       asset profile baked in: upstream (default) or standin (see docker/assets/manifest.toml)
-#   CA_BUNDLE    a PEM bundle for HTTPS behind an intercepting proxy; given to pip as a BuildKit
+#   CA_BUNDLE    a PEM bundle for HTTPS behind an intercepting proxy; given to uv and pip as a BuildKit
 #                secret, never written into a layer. Unset: when this host trusts a CA that the
 #                public bundle lacks (an intercepting proxy), the host's bundle is used, said in one line
 #   DEBIAN_SNAPSHOT  install the apt locks from snapshot.debian.org as Debian's archive was at a
