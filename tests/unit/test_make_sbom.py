@@ -15,7 +15,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 REPO = Path(__file__).resolve().parents[2]
-MAKE_SBOM = REPO / "docker" / "build" / "make-sbom"
+MAKE_SBOM = REPO / "docker" / "sbom" / "make-sbom"
 WHEEL = "tiny_pkg-1.2.0-py3-none-any.whl"
 
 
