@@ -119,11 +119,15 @@ lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (u
 	  --universal --python-version 3.11 hub.in -o hub.txt
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.11 sbom.in -o sbom.txt
-	cd docker/requirements && for lock in dev uv; do ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
-	  --universal --python-version 3.9 $$lock.in -o $$lock.txt || exit 1; done
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.9 uv.in -o uv.txt
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.11 dev.in -o dev.txt
 	docker/harness/lock-apt.sh
 
-lint: $(VENV)/.ready ## hadolint the Dockerfiles, check every install is pinned by a lock, shellcheck the scripts
+lint: $(VENV)/.ready ## ruff (check and format) every Python file, hadolint, every install pinned by a lock, shellcheck
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/hadolint docker/Dockerfile deploy/jupyterhub/Dockerfile
 	$(BIN)/python docker/harness/check-pins.py docker/Dockerfile deploy/jupyterhub/Dockerfile
 	$(BIN)/shellcheck docker/harness/*.sh docker/build/* docker/rootfs/usr/local/bin/*.sh docker/rootfs/usr/local/bin/seed-home \
@@ -149,12 +153,13 @@ clean: ## Remove the containers, images and build cache this project made, and t
 	-docker builder prune -af
 	rm -rf $(VENV)
 
-# Host tools (pytest, testinfra, uv, hadolint, shellcheck) pinned with hashes, in a venv: uv from
+# Host tools (pytest, testinfra, uv, ruff, hadolint, shellcheck) pinned with hashes, in a venv: uv from
 # its lock by hash (the host's pip installs that one wheel, without dependencies), then exactly the
-# dev lock, resolving nothing.
-$(VENV)/.ready: docker/requirements/dev.txt docker/requirements/uv.txt
+# dev lock, resolving nothing; then the image's library (src/dlkit), editable, for tests/unit.
+$(VENV)/.ready: docker/requirements/dev.txt docker/requirements/uv.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
 	  -r docker/requirements/uv.txt
 	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes --only-binary :all: docker/requirements/dev.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation --no-index -e .
 	touch $@

@@ -3,7 +3,6 @@ import json
 import secrets
 
 import pytest
-
 from support.containers import IMAGE, LOCK, docker, pins, running
 
 

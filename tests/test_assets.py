@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-
 from support.containers import running
 
 PAYLOAD = os.urandom(4096)

@@ -7,7 +7,6 @@ import re
 import subprocess
 
 import yaml
-
 from support.containers import REPO
 
 HUB = REPO / "deploy" / "jupyterhub"

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-
 from support.containers import offline_box, one_line_error
 
 

@@ -5,7 +5,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from support.containers import VARIANT, docker, run
 
 pytestmark = pytest.mark.variant

@@ -5,7 +5,6 @@ that names the asset profile), plot_model, seaborn, login shells, a workshop's c
 import json
 
 import pytest
-
 from support.containers import offline_box
 from support.untrained_backbone import FINGERPRINT, WRITE
 

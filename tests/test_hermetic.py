@@ -3,7 +3,6 @@ capabilities; only /tmp and models/ writable (tmpfs), as on a hostile or air-gap
 import re
 
 import pytest
-
 from support.containers import LOCKED, run
 
 SCRIPT = r"""set -e

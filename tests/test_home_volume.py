@@ -5,7 +5,6 @@ import os
 import secrets
 
 import pytest
-
 from support.containers import WORKDIR, http_get, running
 
 

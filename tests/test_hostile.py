@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-
 from support.containers import NB_GID, NB_UID, offline_box, one_line_error, running
 
 # A dataset with every kind of trouble in it, next to a clean one. The 20000x20000 images are

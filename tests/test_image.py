@@ -1,9 +1,9 @@
 """What is installed in the image: the locked libraries, and nothing unpinned or unneeded."""
 import json
+import tomllib
 
 import pytest
-
-from support.containers import REQUIREMENTS, VARIANT, direct_requirements
+from support.containers import REPO, REQUIREMENTS, VARIANT, direct_requirements
 
 pytestmark = pytest.mark.variant
 
@@ -62,7 +62,8 @@ def test_everything_installed_is_in_the_lock(host, lock, assets):
     extra = {p["name"].lower(): p["version"] for p in installed
              if lock.get(p["name"].lower().replace("_", "-")) != p["version"]
              and not p["location"].startswith("/opt/assets/")}
-    assert extra == {}
+    # Beside the lock: the image's own library (pyproject.toml), and the asset packages below.
+    assert extra == {"dlkit": tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]}
     # Beside the lock: only the asset packages the index records (spaCy's pipeline), from /opt/assets.
     from_assets = {p["name"] for p in installed if p["location"].startswith("/opt/assets/")}
     assert from_assets == {"en_core_web_sm"}

@@ -5,7 +5,6 @@ import time
 
 import pytest
 import websocket
-
 from support.containers import http_get, running, wait_for
 from support.jupyter_load import execute
 

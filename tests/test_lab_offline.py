@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 import websocket
-
 from support.containers import http_get
 
 

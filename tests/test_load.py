@@ -5,7 +5,6 @@ container stays under the bound, and the server keeps answering GET /api while t
 import re
 
 import pytest
-
 from support.containers import running
 from support.jupyter_load import KERNELS, MEMORY_BOUND_MIB, run_load
 

@@ -2,9 +2,9 @@
 import json
 import os
 import re
+import tomllib
 
 import pytest
-
 from support.containers import REPO, REQUIREMENTS, run
 
 SITE = "/opt/venv/lib/python3.11/site-packages/"
@@ -38,6 +38,8 @@ def test_the_venv_holds_the_lock_and_nothing_else(manifest, lock):
         m = re.fullmatch(re.escape(SITE) + r"([^/]+)-([^-/]+)\.dist-info", path)
         if m:
             installed[normalise(m.group(1))] = m.group(2)
+    # Beside the lock, the image's own library (pyproject.toml), and nothing else.
+    assert installed.pop("dlkit") == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert installed == {normalise(n): v for n, v in lock.items()}
 
 
@@ -46,7 +48,7 @@ def test_the_manifest_covers_the_venv_the_assets_and_usr_local(manifest, host):
     roots = ("/opt/venv", "/opt/assets", "/usr/local")
     assert all(p.startswith(roots) for p in manifest)
     assert all(sum(p.startswith(r + "/") for p in manifest) > 5 for r in roots)
-    for path in ("/opt/assets/index.json", "/usr/local/bin/dl-versions", "/opt/venv/bin/python3",
+    for path in ("/opt/assets/index.json", "/opt/venv/bin/dl-versions", "/opt/venv/bin/python3",
                  "/usr/local/share/deeplearning/constraints.txt"):
         assert path in manifest, path
     index = manifest["/opt/assets/index.json"]

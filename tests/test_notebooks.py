@@ -3,9 +3,9 @@ locked-down container: no network, read-only root filesystem, no Linux capabilit
 import json
 
 import pytest
-
 from support.containers import LOCKED, running
 from support.jupyter_load import CLIENT, NOTEBOOKS
+
 # Something each notebook must have printed or shown, beyond running without error.
 EXPECT = {
     "00_deep_learning_in_5_steps.ipynb": "final loss",

@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-
 from support.containers import offline_box, one_line_error, run
 
 SETUP = r"""set -e

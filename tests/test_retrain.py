@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-
 from support.containers import one_line_error, run, running
 from support.untrained_backbone import install_untrained_backbone, saved_backbone
 
@@ -280,7 +279,8 @@ def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, f
 
 
 OLDER_ENTRY = r"""
-from dl_assets import USER_DIR, installed, read_index, write_index
+from dlkit.store import USER_DIR
+from dlkit.store.index import installed, read_index, write_index
 defaults, _, assets = installed()
 entry = dict(assets[defaults["backbone"]], name="older")
 del entry["backbone"]["features"]  # as an older dl-assets wrote it

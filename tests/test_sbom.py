@@ -8,7 +8,6 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
-
 from support.containers import LOCK, run
 
 pytestmark = pytest.mark.smoke
@@ -72,6 +71,15 @@ def test_its_python_packages_are_the_lock_s_pins_each_with_the_lock_s_hash(sbom)
         purl = PackageURL.from_string(c["purl"])
         assert (purl.type, purl.name, purl.version) == ("pypi", normalise(c["name"]), c["version"])
     assert sum(1 for c in python if c.get("licenses")) > len(python) * 0.8
+
+
+def test_the_image_s_own_library_is_named_as_built_from_the_repository(sbom):
+    """dlkit is not on PyPI: no pkg:pypi purl a scanner could match to someone else's project."""
+    facts = {p["name"].rsplit(":", 1)[-1]: p["value"] for p in sbom["metadata"]["component"]["properties"]}
+    own = [c for c in sbom["components"] if c["name"] == "dlkit"]
+    assert len(own) == 1 and "purl" not in own[0]
+    props = {p["name"].rsplit(":", 1)[-1]: p["value"] for p in own[0].get("properties", [])}
+    assert props["built-from"] == f"src/ at git revision {facts['git-revision']}"
 
 
 def test_its_debian_packages_are_dpkg_s_list(sbom):

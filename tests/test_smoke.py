@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-
 from support.containers import ARCH, run
 
 pytestmark = pytest.mark.smoke
@@ -19,8 +18,7 @@ SCRIPT = r"""set -e
 uname -m
 python - <<'PY'
 import importlib, importlib.metadata as md, json, sys
-sys.path.insert(0, "/usr/local/lib/deeplearning")
-from dl_lock import requirement_names
+from dlkit.lock import requirement_names
 modules = {"tensorflow-cpu": "tensorflow", "opencv-python-headless": "cv2", "scikit-learn": "sklearn",
            "scikit-image": "skimage", "pillow": "PIL", "pytest-testinfra": "testinfra",
            "jupyterhub": "jupyterhub.singleuser"}

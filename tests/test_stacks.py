@@ -1,13 +1,9 @@
 """jupyter/docker-stacks' habits work: their entry points and settings, and any uid started with
 gid 100 (docker-stacks) or gid 0 (OpenShift, Kubeflow) writes home, work, models and the venv."""
-import json
-import os
 import secrets
-import time
 
 import pytest
-
-from support.containers import IMAGE, WORKDIR, docker, http_get, run, running, wait_for
+from support.containers import WORKDIR, http_get, run, running, wait_for
 
 WHEEL = r'''
 import base64, hashlib, pathlib, zipfile

@@ -19,6 +19,7 @@ written here: the cookie secret at first start (a file in the hub's volume), the
 culler's token by the hub at each start.
 Local changes: files in /srv/jupyterhub/config.d/*.py are read last (mount a folder there).
 """
+
 import glob
 import os
 import sys
@@ -50,6 +51,7 @@ c.JupyterHub.hub_connect_ip = os.environ.get("HUB_CONNECT_IP", "jupyterhub")
 c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/jupyterhub_cookie_secret"
 
+
 # ---- who gets in ------------------------------------------------------------------------------
 def names(variable):
     return {u.strip() for u in os.environ.get(variable, "").split(",") if u.strip()}
@@ -62,16 +64,24 @@ c.Authenticator.admin_users = names("HUB_ADMINS")
 c.Authenticator.allowed_users = names("HUB_USERS") | names("HUB_ADMINS")
 
 # ---- idle servers stop, so the VM's memory comes back ----------------------------------------
-c.JupyterHub.services = [{
-    "name": "idle-culler",
-    "command": [sys.executable, "-m", "jupyterhub_idle_culler",
-                f"--timeout={int(os.environ.get('DL_IDLE_TIMEOUT', '3600'))}"],
-}]
-c.JupyterHub.load_roles = [{
-    "name": "idle-culler",
-    "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-    "services": ["idle-culler"],
-}]
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={int(os.environ.get('DL_IDLE_TIMEOUT', '3600'))}",
+        ],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
 
 for path in sorted(glob.glob("/srv/jupyterhub/config.d/*.py")):
     load_subconfig(path)  # noqa: F821 - provided by JupyterHub

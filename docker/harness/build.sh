@@ -61,7 +61,7 @@ fi
 # what is inside without running the image.
 while IFS='=' read -r name version; do
   args+=(--label "io.github.rucka.deeplearning.lib.${name,,}=$version")
-done < <(python3 "$top/docker/rootfs/usr/local/lib/deeplearning/dl_lock.py" labels \
+done < <(python3 "$top/src/dlkit/lock.py" labels \
            "$top/docker/requirements/$variant.in" "$lock" "$arch")
 
 rev=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

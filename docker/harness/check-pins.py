@@ -5,7 +5,8 @@
 
 Per RUN instruction (continuation lines joined, split into simple commands):
 - pip / python -m pip / uv pip install: `--require-hashes` and `-r LOCK` only; a package named on
-  the command line is unpinned, even with ==version (no hash).
+  the command line is unpinned, even with ==version (no hash). Only local wheels (*.whl) with both
+  --no-index and --no-deps may be named: the repository's own package, built by the same build.
 - apt-get / apt install: name=version arguments, or names fed by xargs from a file that a COPY of
   the same stage took from docker/requirements/apt-*.txt.
 - docker/build's installers: apt-install LOCK... takes such COPYs of apt locks only; venv-install
@@ -15,6 +16,7 @@ Per RUN instruction (continuation lines joined, split into simple commands):
 And every lock it relies on: pip locks are name==version lines with --hash; apt locks name=version.
 One line per problem, exit status 1; nothing printed and 0 when every install is pinned.
 """
+
 import re
 import shlex
 import sys
@@ -23,10 +25,33 @@ from pathlib import Path
 from dockerfile import instructions  # the same reading of a Dockerfile as build.sh's
 
 REPO = Path(__file__).resolve().parents[2]
-PIP_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url",
-                     "-f", "--find-links", "-t", "--target", "--prefix", "--root", "--cache-dir", "--only-binary",
-                     "--no-binary", "--platform", "--python-version", "--implementation", "--abi", "--src",
-                     "--progress-bar", "--upgrade-strategy", "--python", "--cert"}
+PIP_VALUE_OPTIONS = {
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--cache-dir",
+    "--only-binary",
+    "--no-binary",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--src",
+    "--progress-bar",
+    "--upgrade-strategy",
+    "--python",
+    "--cert",
+}
 FETCHERS = {"curl", "wget"}
 INSTALLERS = {"conda", "mamba", "micromamba", "npm", "yarn", "gem", "cargo"}
 
@@ -60,6 +85,8 @@ def pip_problem(args, copies):
             skip = "=" not in a
         elif not a.startswith("-"):
             named.append(a)
+    if named and all(n.endswith(".whl") for n in named) and {"--no-index", "--no-deps"} <= set(args):
+        return None  # a wheel this build made (the repository's own package): nothing resolved or fetched
     if named:
         return f"pip installs {' '.join(named)} from the command line (not from a hash-pinned lock)"
     if not locks or "--require-hashes" not in args:
@@ -81,8 +108,11 @@ def copied_lock(path, copies):
     if is_lock(copies.get(path, ""), r"[\w${}-]+\.txt"):
         return True
     folder, _, name = path.rpartition("/")
-    return bool(folder) and re.fullmatch(r"[\w$-]+\.txt", name) is not None and \
-        is_lock(copies.get(folder + "/", ""), r"[\w${}*-]+\.txt")
+    return (
+        bool(folder)
+        and re.fullmatch(r"[\w$-]+\.txt", name) is not None
+        and is_lock(copies.get(folder + "/", ""), r"[\w${}*-]+\.txt")
+    )
 
 
 def check_dockerfile(path):
@@ -135,13 +165,19 @@ def command_problems(cmd, shell, copies):
         return [p] if p else []
     if prog == "apt-install":
         foreign = [w for w in words[1:] if not w.startswith("-") and not is_lock(copies.get(w, ""), r"apt-[\w-]+\.txt")]
-        return [f"apt-install from {', '.join(foreign)}, not a COPY of a docker/requirements/apt-*.txt lock"] \
-            if foreign or len(words) < 2 else []
+        return (
+            [f"apt-install from {', '.join(foreign)}, not a COPY of a docker/requirements/apt-*.txt lock"]
+            if foreign or len(words) < 2
+            else []
+        )
     if prog == "venv-install":
-        return [] if len(words) > 1 and copied_lock(words[1], copies) else \
-            [f"venv-install from {' '.join(words[1:2]) or 'nothing'}, not a COPY of a docker/requirements lock"]
+        return (
+            []
+            if len(words) > 1 and copied_lock(words[1], copies)
+            else [f"venv-install from {' '.join(words[1:2]) or 'nothing'}, not a COPY of a docker/requirements lock"]
+        )
     if prog in ("apt-get", "apt") and "install" in words:
-        names = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
+        names = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
         loose = [w for w in names if "=" not in w]
         if loose:
             return [f"{prog} install {' '.join(loose)} without =version"]

@@ -6,6 +6,7 @@
 Used by check-pins.py (every install pinned) and build.sh (the pinned base image reference, read
 from the Dockerfile where it is set, so that `docker build` alone and `make build` agree).
 """
+
 import shlex
 import sys
 from pathlib import Path

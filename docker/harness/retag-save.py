@@ -6,6 +6,7 @@ The archive's layers and config pass through untouched; only its name records ch
 newer engines), so that `docker load` gives the image the names users type (rucka/deeplearning:cpu)
 whatever it was called here (rucka/deeplearning:cpu-arm64). Standard library only.
 """
+
 import io
 import json
 import sys
@@ -36,16 +37,27 @@ def renamed(name, data, tags):
             doc.setdefault(repo, {})[tag] = image_id
     elif name == "index.json":
         first = doc["manifests"][0]
-        doc["manifests"] = [{**first, "annotations": {**first.get("annotations", {}), NAME_KEYS[0]: qualified(t),
-                                                      NAME_KEYS[1]: t.rsplit(":", 1)[1]}} for t in tags]
+        doc["manifests"] = [
+            {
+                **first,
+                "annotations": {
+                    **first.get("annotations", {}),
+                    NAME_KEYS[0]: qualified(t),
+                    NAME_KEYS[1]: t.rsplit(":", 1)[1],
+                },
+            }
+            for t in tags
+        ]
     return json.dumps(doc).encode()
 
 
 def main(tags):
     if not tags or any(":" not in t for t in tags):
         sys.exit("usage: docker save SRC | retag-save.py NAME:TAG... > out.tar")
-    with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as src, \
-            tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as out:
+    with (
+        tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as src,
+        tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as out,
+    ):
         for member in src:
             if member.isfile() and member.name in ("manifest.json", "repositories", "index.json"):
                 data = renamed(member.name, src.extractfile(member).read(), tags)

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from support.containers import REPO, docker
 
 HERE = Path(__file__).resolve().parent

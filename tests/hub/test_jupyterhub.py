@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import requests
 import websocket
-
 from support.containers import IMAGE, REPO, docker, wait_for
 
 COMPOSE = REPO / "deploy" / "jupyterhub" / "docker-compose.yml"

@@ -1,7 +1,6 @@
 """Shipping the images: the images a release is made of, a real registry on 127.0.0.1, and a second,
 empty Docker engine to receive them as a user's laptop does."""
 import pytest
-
 from support.containers import docker
 from support.engine import EngineError, fresh_engine
 from support.images import ARCHES, REPOSITORY, image_id

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from support.containers import REPO, docker
 from support.images import REPOSITORY, image_id
 

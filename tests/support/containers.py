@@ -4,10 +4,10 @@ IMAGE (env) names the image under test; `make test` builds it first and passes i
 Containers are started with `docker run`, inspected with testinfra's docker:// backend and
 removed at the end, also when a test fails.
 """
+
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import testinfra
 
+from dlkit.lock import locked_versions, requirement_names  # the image's own reader (pip install -e .)
+
 IMAGE = os.environ.get("IMAGE", "rucka/deeplearning:cpu")
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "docker" / "requirements"
-sys.path.insert(0, str(REPO / "docker" / "rootfs" / "usr" / "local" / "lib" / "deeplearning"))
-from dl_lock import locked_versions, requirement_names  # noqa: E402  (the image's own reader)
 VARIANT = os.environ.get("VARIANT", "cpu")
 # The image's architecture (Docker's name): its lock is docker/requirements/VARIANT-ARCH.txt.
 ARCH = os.environ.get("ARCH") or {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
@@ -32,14 +32,17 @@ WORKDIR = f"/home/{NB_USER}/work"
 
 def docker(*args, check=True, timeout=300, **kw):
     """Run the docker CLI; return the CompletedProcess with text output."""
-    return subprocess.run(["docker", *args], check=check, timeout=timeout,
-                          capture_output=True, text=True, **kw)
+    return subprocess.run(["docker", *args], check=check, timeout=timeout, capture_output=True, text=True, **kw)
 
 
 def http_get(url, token=None, timeout=5, method="GET", body=None):
     """(status, body) of an HTTP request (body: sent as JSON); HTTP errors are answers, not exceptions."""
-    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"} if body is not None else {})
+    req = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"} if body is not None else {},
+    )
     if token:
         req.add_header("Authorization", "token " + token)
     try:
@@ -115,7 +118,9 @@ def offline_box(setup=None, timeout=300):
 
 def run(*run_args, command=(), timeout=600):
     """`docker run --rm` to completion; return the CompletedProcess (no check)."""
-    return docker("run", "--rm", "--platform", f"linux/{ARCH}", *run_args, IMAGE, *command, check=False, timeout=timeout)
+    return docker(
+        "run", "--rm", "--platform", f"linux/{ARCH}", *run_args, IMAGE, *command, check=False, timeout=timeout
+    )
 
 
 def one_line_error(p, prog):
@@ -137,8 +142,16 @@ def direct_requirements(path):
     return [name.lower() for name in requirement_names(path, ARCH)]
 
 
-
 # The locked-down run of a hostile or air-gapped workshop: no network, read-only root filesystem,
 # no Linux capabilities; only /tmp and models/ writable (tmpfs).
-LOCKED = ["--network", "none", "--read-only", "--cap-drop", "ALL", "--tmpfs", "/tmp",
-          "--tmpfs", f"{WORKDIR}/models:uid={NB_UID},gid={NB_GID}"]
+LOCKED = [
+    "--network",
+    "none",
+    "--read-only",
+    "--cap-drop",
+    "ALL",
+    "--tmpfs",
+    "/tmp",
+    "--tmpfs",
+    f"{WORKDIR}/models:uid={NB_UID},gid={NB_GID}",
+]

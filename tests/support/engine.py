@@ -1,6 +1,7 @@
 """A second Docker engine with empty storage, beside the one that builds: a workshop attendee's
 laptop, which has never seen the image. For tests/release (load the bundle, pull from the registry)
 and bench/bench_release.py. Needs root (it runs dockerd); the first engine is left untouched."""
+
 import shutil
 import signal
 import subprocess
@@ -24,14 +25,32 @@ def fresh_engine():
     host = ["-H", f"unix://{root}/docker.sock"]
     # A bridge of its own: with `--bridge none` dockerd deletes the host's docker0, the first engine's.
     bridge = f"dl{root.name[-8:]}"
-    for cmd in (["link", "add", bridge, "type", "bridge"], ["addr", "add", "169.254.231.1/24", "dev", bridge],
-                ["link", "set", bridge, "up"]):
+    for cmd in (
+        ["link", "add", bridge, "type", "bridge"],
+        ["addr", "add", "169.254.231.1/24", "dev", bridge],
+        ["link", "set", bridge, "up"],
+    ):
         subprocess.run(["ip", *cmd], check=True, capture_output=True)
     log = open(root / "dockerd.log", "w")
-    proc = subprocess.Popen([dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-                             "--pidfile", str(root / "docker.pid"), *host, "--bridge", bridge,
-                             "--iptables=false", "--ip-forward=false", "--ip-masq=false"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            dockerd,
+            "--data-root",
+            str(root / "data"),
+            "--exec-root",
+            str(root / "exec"),
+            "--pidfile",
+            str(root / "docker.pid"),
+            *host,
+            "--bridge",
+            bridge,
+            "--iptables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while subprocess.run(["docker", *host, "info"], capture_output=True).returncode:
@@ -53,5 +72,9 @@ def fresh_engine():
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
         subprocess.run(["umount", "-R", str(root / "data")], capture_output=True)
         # Its storage (two images unpacked: some 200,000 files) goes while the next test runs.
-        subprocess.Popen(["rm", "-rf", "--one-file-system", str(root)], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["rm", "-rf", "--one-file-system", str(root)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )

@@ -5,6 +5,7 @@ bench/bench_jupyter.py (the figures). While the kernels work, one thread times G
 LATENCY_EVERY seconds (is the server still responsive?) and another samples the container's
 anonymous memory (what the kernels really use; page cache can be reclaimed) from its cgroup.
 """
+
 import json
 import statistics
 import threading
@@ -34,7 +35,7 @@ history = model.fit(x, y, epochs=10, batch_size=64, verbose=0)
 print("accuracy", round(history.history["accuracy"][-1], 3))
 """
 # cgroup v2 (memory.stat "anon") or v1 ("total_rss"), inside the container.
-MEMORY = ("cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat")
+MEMORY = "cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat"
 
 
 def anon_bytes(container):
@@ -113,12 +114,18 @@ def run_load(container, token, kernels=8, timeout=600):
         http_get(f"{base}/api/kernels/{kid}", token, method="DELETE")
     finite = sorted(v for v in latencies if v != float("inf"))
     return {
-        "kernels": kernels, "results": results, "wall_s": wall,
+        "kernels": kernels,
+        "results": results,
+        "wall_s": wall,
         "kernels_alive_after": sum(k["id"] in ids for k in alive),
-        "memory_baseline_mib": baseline / 2**20, "memory_peak_mib": max(memory) / 2**20,
+        "memory_baseline_mib": baseline / 2**20,
+        "memory_peak_mib": max(memory) / 2**20,
         "memory_per_kernel_mib": (max(memory) - baseline) / 2**20 / kernels,
-        "api_probes": len(latencies), "api_failures": len(latencies) - len(finite),
-        "api_latency_ms": {"p50": statistics.median(finite) * 1e3 if finite else None,
-                           "p95": finite[int(0.95 * (len(finite) - 1))] * 1e3 if finite else None,
-                           "max": finite[-1] * 1e3 if finite else None},
+        "api_probes": len(latencies),
+        "api_failures": len(latencies) - len(finite),
+        "api_latency_ms": {
+            "p50": statistics.median(finite) * 1e3 if finite else None,
+            "p95": finite[int(0.95 * (len(finite) - 1))] * 1e3 if finite else None,
+            "max": finite[-1] * 1e3 if finite else None,
+        },
     }

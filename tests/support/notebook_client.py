@@ -9,6 +9,7 @@ error, deletes the session. Prints one JSON line: {"error", "errors", "seconds",
 Uses only what the image has (tornado comes with Jupyter). The host tests import execute_request
 from here, so every kernel request in the tests is built in one place.
 """
+
 import asyncio
 import json
 import sys
@@ -21,19 +22,39 @@ CELL_TIMEOUT = 900
 
 
 def api(method, path, headers, body=None):
-    req = urllib.request.Request(f"http://{SERVER}{path}", method=method, headers=headers,
-                                 data=json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        f"http://{SERVER}{path}",
+        method=method,
+        headers=headers,
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     with urllib.request.urlopen(req, timeout=60) as r:
         data = r.read()
         return json.loads(data) if data else None
 
 
 def execute_request(code):
-    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "test",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True}}
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "username": "test",
+            "session": uuid.uuid4().hex,
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "buffers": [],
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    }
 
 
 async def run(token, path):
@@ -43,10 +64,15 @@ async def run(token, path):
     headers = {"Authorization": "token " + token, "Content-Type": "application/json"}
     t0 = time.monotonic()
     notebook = api("GET", f"/api/contents/{path}", headers)["content"]
-    session = api("POST", "/api/sessions", headers,
-                  {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}})
-    ws = await websocket_connect(HTTPRequest(
-        f"ws://{SERVER}/api/kernels/{session['kernel']['id']}/channels", headers=headers))
+    session = api(
+        "POST",
+        "/api/sessions",
+        headers,
+        {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}},
+    )
+    ws = await websocket_connect(
+        HTTPRequest(f"ws://{SERVER}/api/kernels/{session['kernel']['id']}/channels", headers=headers)
+    )
     outputs, error = [], None
     try:
         for cell in notebook["cells"]:
@@ -67,8 +93,12 @@ async def run(token, path):
     finally:
         ws.close()
         api("DELETE", f"/api/sessions/{session['id']}", headers)
-    return {"error": error, "errors": sum(o["output_type"] == "error" for o in outputs),
-            "seconds": round(time.monotonic() - t0, 1), "text": json.dumps(outputs)}
+    return {
+        "error": error,
+        "errors": sum(o["output_type"] == "error" for o in outputs),
+        "seconds": round(time.monotonic() - t0, 1),
+        "text": json.dumps(outputs),
+    }
 
 
 if __name__ == "__main__":

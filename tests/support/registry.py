@@ -1,5 +1,6 @@
 """A real registry on 127.0.0.1 (Debian's docker-registry: the CNCF distribution registry), its
 storage in a temporary folder; for tests/release and bench/bench_release.py."""
+
 import shutil
 import socket
 import subprocess
@@ -26,9 +27,11 @@ def local_registry():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     root = Path(tempfile.mkdtemp(prefix="registry-"))
-    (root / "config.yml").write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-                                     f"    rootdirectory: {root}/data\n  delete:\n    enabled: true\n"
-                                     f"http:\n  addr: 127.0.0.1:{port}\n")
+    (root / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {root}/data\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
     with open(root / "log", "w") as log:
         proc = subprocess.Popen([server, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -45,7 +48,8 @@ def local_registry():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        for ref in docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
-                          "--filter", f"reference=127.0.0.1:{port}/*/*:*").stdout.split():
+        for ref in docker(
+            "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference=127.0.0.1:{port}/*/*:*"
+        ).stdout.split():
             docker("rmi", ref, check=False)
         shutil.rmtree(root, ignore_errors=True)

@@ -8,29 +8,29 @@ and costs exactly the same compute per image; only its features are meaningless.
 tests/test_retrain.py (the path works) and bench/bench_retrain.py --upstream_shape (how long the
 users' first run and re-run take).
 """
+
 import json
 import tomllib
 from pathlib import Path
 
 # How weights are compared: written to the file, and as found in a saved model (one definition).
-FINGERPRINT = r'''
+FINGERPRINT = r"""
 def fingerprint(model):
     weights = model.get_weights()
     return {"weights": len(weights), "weights_sum": float(sum(abs(w).sum() for w in weights))}
-'''
+"""
 
 # Weights of a Keras model written as Keras's own .h5 file into a mirror folder, with a one-asset
 # manifest that dl-assets fetches them by (hash checked): one definition for every test that needs one.
 WRITE = r'''
 def write_weights(model, filename, name, profile, provides, attribution, **fields):
     import hashlib, pathlib
-    import h5py
-    from keras.src.legacy.saving import legacy_h5_format  # the writer twin of the reader Keras uses for .h5
     mirror = pathlib.Path("/tmp/mirror")
     mirror.mkdir(exist_ok=True)
     path = mirror / filename
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    # Keras's public saver, in its HDF5 format (filename *.h5): Keras's loader of .h5 weights
+    # (applications' weights=..., load_weights) reads the weights out of it as from its own files.
+    model.save(path)
     extra = "".join(f"{key} = {value}\n" for key, value in fields.items())  # values written as TOML
     pathlib.Path(f"/tmp/{name}.toml").write_text(f"""
 [profiles.{profile}]
@@ -48,7 +48,10 @@ attribution = "{attribution}"
 {extra}""")
 '''
 
-MAKE = FINGERPRINT + WRITE + r'''
+MAKE = (
+    FINGERPRINT
+    + WRITE
+    + r"""
 import json, sys
 from dlkit.assets import import_keras
 keras = import_keras()
@@ -59,22 +62,29 @@ write_weights(model, f"{name}_notop.h5", name, "untrained", "backbone",
               f"keras.applications.{arch}, freshly initialised (tests and benchmarks only)",
               backbone="{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.items()) + " }")
 print(json.dumps(fingerprint(model)))
-'''
+"""
+)
 
-SAVED = FINGERPRINT + r'''
+SAVED = (
+    FINGERPRINT
+    + r"""
 import json, sys
 from dlkit.assets import import_keras
 keras = import_keras()
 model = keras.models.load_model(sys.argv[1])
 backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
 print(json.dumps({"name": backbone.name, **fingerprint(backbone)}))
-'''
+"""
+)
 
 
 with open(Path(__file__).resolve().parents[2] / "docker" / "assets" / "manifest.toml", "rb") as f:
     # The backbones of the users' build: {name: {architecture, input_size, features, preprocess}}.
-    UPSTREAM = {a["name"]: a["backbone"] for a in tomllib.load(f)["assets"]
-                if a["provides"] == "backbone" and "upstream" in a["profiles"]}
+    UPSTREAM = {
+        a["name"]: a["backbone"]
+        for a in tomllib.load(f)["assets"]
+        if a["provides"] == "backbone" and "upstream" in a["profiles"]
+    }
 
 
 def install_untrained_backbone(c, upstream="efficientnet_b0"):
@@ -84,8 +94,20 @@ def install_untrained_backbone(c, upstream="efficientnet_b0"):
     p = c.exec("python", "-c", MAKE, json.dumps(UPSTREAM[upstream]), name, timeout=300)
     assert p.returncode == 0, p.stderr
     made = json.loads(p.stdout.splitlines()[-1])
-    p = c.exec("dl-assets", "--manifest", f"/tmp/{name}.toml", "fetch", "--profile", "untrained",
-               "--only", name, "--mirror", "/tmp/mirror", "--mirror-only", timeout=300)
+    p = c.exec(
+        "dl-assets",
+        "--manifest",
+        f"/tmp/{name}.toml",
+        "fetch",
+        "--profile",
+        "untrained",
+        "--only",
+        name,
+        "--mirror",
+        "/tmp/mirror",
+        "--mirror-only",
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     return {"name": name, **made}
 

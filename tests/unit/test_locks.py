@@ -1,5 +1,6 @@
 """The locks agree with each other: each platform's pylock (the wheel the image installs, with its
 address: what the SBOM names) is its requirements lock's resolution, file for file."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -32,5 +33,5 @@ def test_the_pylock_is_the_requirements_lock_file_for_file(name):
         assert wheels, f"{p['name']}: no wheel (the image installs wheels only)"
         for w in wheels:
             assert w["hashes"]["sha256"] in pins[p["name"]][1], (p["name"], w["url"])
-            platform_tag = w["url"].rsplit("/", 1)[-1][:-len(".whl")].rsplit("-", 1)[1]
+            platform_tag = w["url"].rsplit("/", 1)[-1][: -len(".whl")].rsplit("-", 1)[1]
             assert platform_tag == "any" or machine in platform_tag, (p["name"], w["url"])

@@ -1,6 +1,7 @@
 """docker/sbom/make-sbom without a build: a root with a venv holding one wheel, this machine's dpkg
 database, an asset index; the SBOM it writes is valid CycloneDX, names the installed wheel's hash from
 the pylock, and is the same bytes twice."""
+
 import base64
 import hashlib
 import json
@@ -21,13 +22,21 @@ WHEEL = "tiny_pkg-1.2.0-py3-none-any.whl"
 
 def wheel(folder):
     """A real wheel of one module: its bytes and sha256."""
-    files = {"tiny_pkg.py": "X = 1\n",
-             "tiny_pkg-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tiny-pkg\nVersion: 1.2.0\n"
-                                                  "License-Expression: MIT\n",
-             "tiny_pkg-1.2.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                               "Tag: py3-none-any\n"}
-    record = "".join(f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
-                     f"{len(t)}\n" for n, t in files.items()) + "tiny_pkg-1.2.0.dist-info/RECORD,,\n"
+    files = {
+        "tiny_pkg.py": "X = 1\n",
+        "tiny_pkg-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tiny-pkg\nVersion: 1.2.0\n"
+        "License-Expression: MIT\n",
+        "tiny_pkg-1.2.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = (
+        "".join(
+            f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},"
+            f"{len(t)}\n"
+            for n, t in files.items()
+        )
+        + "tiny_pkg-1.2.0.dist-info/RECORD,,\n"
+    )
     path = folder / WHEEL
     with zipfile.ZipFile(path, "w") as z:
         for n, t in {**files, "tiny_pkg-1.2.0.dist-info/RECORD": record}.items():
@@ -40,8 +49,17 @@ def root(tmp_path_factory):
     """An image's file system, as far as make-sbom reads it."""
     root = tmp_path_factory.mktemp("root")
     whl, sha = wheel(tmp_path_factory.mktemp("wheels"))
-    subprocess.run([str(Path(sys.executable).parent / "uv"),
-                    "venv", "-q", "--python", "/usr/bin/python3", str(root / "opt" / "venv")], check=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "uv"),
+            "venv",
+            "-q",
+            "--python",
+            "/usr/bin/python3",
+            str(root / "opt" / "venv"),
+        ],
+        check=True,
+    )
     with zipfile.ZipFile(whl) as z:  # a pure-Python wheel installs by unpacking into site-packages
         z.extractall(next((root / "opt" / "venv" / "lib").glob("python3*")) / "site-packages")
     (root / "var" / "lib").mkdir(parents=True)
@@ -49,21 +67,67 @@ def root(tmp_path_factory):
     (root / "etc").mkdir()
     shutil.copy("/etc/os-release", root / "etc" / "os-release")
     (root / "opt" / "assets").mkdir()
-    (root / "opt" / "assets" / "index.json").write_text(json.dumps({"profile": "standin", "assets": {
-        "weights": {"provides": "backbone", "md5": "50bc09e76180e00e4465e1a485ddc09d", "license": "Apache-2.0",
-                    "url": ["https://example.org/w.h5"], "attribution": "w", "path": "/opt/assets/weights/w.h5"},
-        "textures": {"provides": "dataset", "license": "CC0-1.0", "attribution": "t", "path": "/opt/assets/t"}}}))
-    (root / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "tiny-pkg"\n'
-                                      f'version = "1.2.0"\nwheels = [{{ url = "https://files.example/{WHEEL}", '
-                                      f'hashes = {{ sha256 = "{sha}" }} }}]\n')
+    (root / "opt" / "assets" / "index.json").write_text(
+        json.dumps(
+            {
+                "profile": "standin",
+                "assets": {
+                    "weights": {
+                        "provides": "backbone",
+                        "md5": "50bc09e76180e00e4465e1a485ddc09d",
+                        "license": "Apache-2.0",
+                        "url": ["https://example.org/w.h5"],
+                        "attribution": "w",
+                        "path": "/opt/assets/weights/w.h5",
+                    },
+                    "textures": {
+                        "provides": "dataset",
+                        "license": "CC0-1.0",
+                        "attribution": "t",
+                        "path": "/opt/assets/t",
+                    },
+                },
+            }
+        )
+    )
+    (root / "pylock.toml").write_text(
+        f'lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "tiny-pkg"\n'
+        f'version = "1.2.0"\nwheels = [{{ url = "https://files.example/{WHEEL}", '
+        f'hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
     return root, sha
 
 
 def make_sbom(root, out, pylock=None):
-    return subprocess.run([sys.executable, str(MAKE_SBOM), "--root", str(root), "--pylock", str(pylock or root / "pylock.toml"),
-                           "--image", "rucka/deeplearning", "--variant", "cpu", "--arch", "amd64", "--revision", "abc",
-                           "--version", "2026-11-30", "--base", "local/debian", "--base-id", "sha256:00",
-                           "--output", str(out)], capture_output=True, text=True, env={"SOURCE_DATE_EPOCH": "1796002095"})
+    return subprocess.run(
+        [
+            sys.executable,
+            str(MAKE_SBOM),
+            "--root",
+            str(root),
+            "--pylock",
+            str(pylock or root / "pylock.toml"),
+            "--image",
+            "rucka/deeplearning",
+            "--variant",
+            "cpu",
+            "--arch",
+            "amd64",
+            "--revision",
+            "abc",
+            "--version",
+            "2026-11-30",
+            "--base",
+            "local/debian",
+            "--base-id",
+            "sha256:00",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={"SOURCE_DATE_EPOCH": "1796002095"},
+    )
 
 
 def test_the_sbom_is_valid_and_names_the_installed_wheel_and_every_debian_package(root, tmp_path):
@@ -77,7 +141,9 @@ def test_the_sbom_is_valid_and_names_the_installed_wheel_and_every_debian_packag
     assert [h["content"] for h in tiny[0]["hashes"]] == [sha]
     assert tiny[0]["purl"] == "pkg:pypi/tiny-pkg@1.2.0"
     dpkg = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\n"], capture_output=True, text=True).stdout.split()
-    assert sorted(c["name"] for c in bom["components"] if c.get("purl", "").startswith("pkg:deb/debian/")) == sorted(dpkg)
+    assert sorted(c["name"] for c in bom["components"] if c.get("purl", "").startswith("pkg:deb/debian/")) == sorted(
+        dpkg
+    )
     assets = {c["name"]: c for c in bom["components"] if c["bom-ref"].startswith("asset:")}
     assert assets["weights"]["type"] == "machine-learning-model" and assets["textures"]["type"] == "data"
     assert assets["weights"]["hashes"] == [{"alg": "MD5", "content": "50bc09e76180e00e4465e1a485ddc09d"}]
@@ -98,4 +164,6 @@ def test_a_package_the_pylock_lacks_fails_in_one_line(root, tmp_path):
     empty.write_text('lock-version = "1.0"\ncreated-by = "test"\npackages = []\n')
     p = make_sbom(folder, tmp_path / "a.json", pylock=empty)
     assert p.returncode == 1 and not (tmp_path / "a.json").exists()
-    assert p.stderr.strip().splitlines() == ["make-sbom: tiny-pkg==1.2.0 with tags ['py3-none-any'] is not in the pylock"]
+    assert p.stderr.strip().splitlines() == [
+        "make-sbom: tiny-pkg==1.2.0 with tags ['py3-none-any'] is not in the pylock"
+    ]

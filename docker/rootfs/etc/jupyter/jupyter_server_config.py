@@ -1,4 +1,5 @@
 """Jupyter Server settings of the image: JupyterLab (the default command) and jupyterhub-singleuser."""
+
 import os
 
 c = get_config()  # noqa: F821 - provided by Jupyter

@@ -5,6 +5,7 @@ Jupyter is asked for /api (found through its runtime files, else $JUPYTER_PORT),
 /data/environment ($TB_PORT). A container that runs neither (./retrain.sh, a shell) is healthy.
 Standard library only, so a check costs a few milliseconds.
 """
+
 import glob
 import json
 import os
@@ -50,7 +51,9 @@ def main():
     if running(b"jupyter"):
         checks.append(("jupyter", any(answers(u) for u in jupyter_urls())))
     if running(b"tensorboard"):
-        checks.append(("tensorboard", answers("http://127.0.0.1:%s/data/environment" % os.environ.get("TB_PORT", "6006"))))
+        checks.append(
+            ("tensorboard", answers("http://127.0.0.1:%s/data/environment" % os.environ.get("TB_PORT", "6006")))
+        )
     bad = [name for name, ok in checks if not ok]
     print(" ".join("%s:%s" % (n, "ok" if ok else "down") for n, ok in checks) or "no server to check")
     return 1 if bad else 0

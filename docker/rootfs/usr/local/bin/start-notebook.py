@@ -11,6 +11,7 @@ Under JupyterHub (JUPYTERHUB_API_TOKEN is set: a spawner started us) it becomes
 start-singleuser.py, so a hub can spawn the image with its default command.
 Settings live in /etc/jupyter/jupyter_server_config.py; extra arguments go to the server.
 """
+
 import os
 import shlex
 import signal
@@ -40,4 +41,8 @@ while True:
     status = subprocess.call(command)
     if stopping:
         sys.exit(status)
-    print(f"start-notebook.py: the server exited ({status}); RESTARTABLE=yes: starting it again", file=sys.stderr, flush=True)
+    print(
+        f"start-notebook.py: the server exited ({status}); RESTARTABLE=yes: starting it again",
+        file=sys.stderr,
+        flush=True,
+    )

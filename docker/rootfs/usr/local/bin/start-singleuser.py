@@ -5,6 +5,7 @@ jupyter/docker-stacks' start-singleuser.py: the hub passes its settings in JUPYT
 NOTEBOOK_ARGS adds arguments (split like a shell would), as do this command's own arguments.
 The default command (start-notebook.py) comes here by itself when a hub started the container.
 """
+
 import os
 import shlex
 import sys

@@ -10,6 +10,7 @@ between the two --size values. Every third image is a PNG, the rest JPEG, as in 
 (--jpeg: all JPEG, as in flower_photos). The same seed gives the same images.
 It is the stand-in profile's embedded dataset (made while the image is built) and the tests' data.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -71,8 +72,14 @@ def main():
     parser.add_argument("--per_class", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classes", nargs="+", default=list(CLASSES), choices=CLASSES)
-    parser.add_argument("--size", nargs=2, type=int, default=[160, 256], metavar=("MIN", "MAX"),
-                        help="image sides in pixels, drawn between MIN and MAX")
+    parser.add_argument(
+        "--size",
+        nargs=2,
+        type=int,
+        default=[160, 256],
+        metavar=("MIN", "MAX"),
+        help="image sides in pixels, drawn between MIN and MAX",
+    )
     parser.add_argument("--jpeg", action="store_true", help="every image a JPEG (default: every third a PNG)")
     args = parser.parse_args()
     if args.per_class < 1:

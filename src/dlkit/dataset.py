@@ -9,6 +9,7 @@
 - `which_set` / `split`: training, validation or testing, by a hash of each file's path inside the
   dataset, so the split never changes between runs (or when the folder is moved).
 """
+
 import hashlib
 import os
 import re
@@ -20,7 +21,7 @@ import numpy as np
 
 from .errors import UserError, warn_skipped
 
-MAX_PER_CLASS = 2 ** 27 - 1  # as in the classic retrain.py: split percentages by hash
+MAX_PER_CLASS = 2**27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
 IMBALANCE_WARN = 4  # the largest class has this many times the images of the smallest, or more
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic"}
@@ -38,8 +39,11 @@ def note_junk(junk):
     """The one line that says how much junk was left out (nothing when there was none)."""
     if junk:
         examples = ", ".join(sorted({Path(j).name for j in junk})[:4])
-        print(f"note: skipped {len(junk)} archive or system {'entries' if len(junk) > 1 else 'entry'} "
-              f"({examples}): not images", file=sys.stderr)
+        print(
+            f"note: skipped {len(junk)} archive or system {'entries' if len(junk) > 1 else 'entry'} "
+            f"({examples}): not images",
+            file=sys.stderr,
+        )
 
 
 SETS = ("training", "validation", "testing")
@@ -72,8 +76,7 @@ def image_files(folder, seen, junk):
     with a warning, never an endless walk. seen: (inode, device) of the folders not to enter (the
     dataset, the classes)."""
     files = []
-    for root, dirs, names in os.walk(folder, followlinks=True,
-                                     onerror=lambda e: warn_skipped(e.filename, e.strerror)):
+    for root, dirs, names in os.walk(folder, followlinks=True, onerror=lambda e: warn_skipped(e.filename, e.strerror)):
         keep = []
         junk += [os.path.join(root, n) for n in sorted(dirs + names) if is_junk(n)]
         for d in sorted(d for d in dirs if not is_junk(d)):
@@ -83,7 +86,9 @@ def image_files(folder, seen, junk):
                 warn_skipped(os.path.join(root, d), e.strerror)
                 continue
             if key in seen:
-                warn_skipped(os.path.join(root, d), "a link to a folder that is scanned already (a loop, or another class)")
+                warn_skipped(
+                    os.path.join(root, d), "a link to a folder that is scanned already (a loop, or another class)"
+                )
             else:
                 seen.add(key)
                 keep.append(d)
@@ -124,25 +129,35 @@ def scan(image_dir):
         classes[label] = [sub] + image_files(sub, seen, junk)
     note_junk(junk)
     if loose:
-        print(f"warning: {len(loose)} image{'s are' if len(loose) > 1 else ' is'} in {image_dir} itself, in no "
-              f"class folder, and left out (e.g. {loose[0].name}): put each image in its class's folder",
-              file=sys.stderr)
+        print(
+            f"warning: {len(loose)} image{'s are' if len(loose) > 1 else ' is'} in {image_dir} itself, in no "
+            f"class folder, and left out (e.g. {loose[0].name}): put each image in its class's folder",
+            file=sys.stderr,
+        )
     if len(classes) < 2:
-        raise UserError(f"{image_dir} has {len(classes)} class folder(s); retraining needs at least 2 "
-                        f"(one sub-folder of images per category)")
+        raise UserError(
+            f"{image_dir} has {len(classes)} class folder(s); retraining needs at least 2 "
+            f"(one sub-folder of images per category)"
+        )
     empty = [f"{label!r} ({files[0]})" for label, files in classes.items() if len(files) == 1]
     if empty:
         raise UserError(f"class {', '.join(empty)} has no images")
     classes = {label: files[1:] for label, files in classes.items()}
     for label, files in classes.items():
         if len(files) < MIN_IMAGES_WARN:
-            print(f"warning: class {label!r} has only {len(files)} image{'s' * (len(files) > 1)}; "
-                  f"{MIN_IMAGES_WARN} or more work better", file=sys.stderr)
+            print(
+                f"warning: class {label!r} has only {len(files)} image{'s' * (len(files) > 1)}; "
+                f"{MIN_IMAGES_WARN} or more work better",
+                file=sys.stderr,
+            )
     big, small = max(classes, key=lambda c: len(classes[c])), min(classes, key=lambda c: len(classes[c]))
     if len(classes[big]) >= IMBALANCE_WARN * len(classes[small]):
-        print(f"warning: the classes are imbalanced: {big!r} has {len(classes[big])} images, {small!r} "
-              f"{len(classes[small])}; the model will favour {big!r}: read the per-class test accuracy, "
-              f"and add images to {small!r}", file=sys.stderr)
+        print(
+            f"warning: the classes are imbalanced: {big!r} has {len(classes[big])} images, {small!r} "
+            f"{len(classes[small])}; the model will favour {big!r}: read the per-class test accuracy, "
+            f"and add images to {small!r}",
+            file=sys.stderr,
+        )
     return classes
 
 
@@ -155,21 +170,23 @@ def split(files, y, labels, image_dir, testing_percentage, validation_percentage
     lost = [label for i, label in enumerate(labels) if not (y == i).any()]
     if lost:
         raise UserError(f"class {', '.join(map(repr, lost))} has no readable images")
-    sets = np.array([which_set(f.relative_to(image_dir).as_posix(), testing_percentage, validation_percentage)
-                     for f in files])
+    sets = np.array(
+        [which_set(f.relative_to(image_dir).as_posix(), testing_percentage, validation_percentage) for f in files]
+    )
     out = {s: np.flatnonzero(sets == s) for s in SETS}
     if len(out["training"]) == 0:
         raise UserError("no image fell in the training set: lower --testing_percentage/--validation_percentage")
     untrained = [label for i, label in enumerate(labels) if not (y[out["training"]] == i).any()]
     if untrained:
-        raise UserError(f"class {', '.join(map(repr, untrained))} has no training image (all fell in the "
-                        f"validation or testing set): add images to it")
+        raise UserError(
+            f"class {', '.join(map(repr, untrained))} has no training image (all fell in the "
+            f"validation or testing set): add images to it"
+        )
     for s in ("validation", "testing"):
         missing = [label for i, label in enumerate(labels) if not (y[out[s]] == i).any()]
         if missing and len(out[s]):
             print(f"warning: no {s} images for class {', '.join(map(repr, missing))}", file=sys.stderr)
-    print(f"split: {len(out['training'])} training, {len(out['validation'])} validation, "
-          f"{len(out['testing'])} testing")
+    print(f"split: {len(out['training'])} training, {len(out['validation'])} validation, {len(out['testing'])} testing")
     return out
 
 

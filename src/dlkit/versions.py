@@ -1,4 +1,3 @@
-#!/opt/venv/bin/python
 """Print what is in this image: library versions, Python, Debian, build date and git revision,
 and the asset profile with where each baked-in asset comes from.
 
@@ -15,6 +14,7 @@ Libraries are the image's direct requirements (requirements.in); each version is
 installed package and compared with the lock it was built from. Assets are read from the image's
 asset index (/opt/assets/index.json): the stand-in profile says so on its first line.
 """
+
 import argparse
 import hashlib
 import importlib.metadata as md
@@ -23,12 +23,14 @@ import os
 import platform
 import sys
 
-SHARE = "/usr/local/share/deeplearning"
-sys.path.insert(0, "/usr/local/lib/deeplearning")
-from dl_lock import direct_pins  # noqa: E402  (the same reader as build.sh's labels and the tests)
+from .lock import direct_pins  # the same reader as build.sh's labels and the tests
 
-PROFILES = {"upstream": "the publishers' files",
-            "standin": "PyPI stand-ins for machines that reach only PyPI: not the publishers' files"}
+SHARE = "/usr/local/share/deeplearning"
+
+PROFILES = {
+    "upstream": "the publishers' files",
+    "standin": "PyPI stand-ins for machines that reach only PyPI: not the publishers' files",
+}
 
 
 def assets():
@@ -38,14 +40,17 @@ def assets():
     except (OSError, ValueError):
         return {"profile": None, "assets": {}}
     keep = ("provides", "source", "sha256", "md5", "license", "attribution", "keras", "package")
-    return {"profile": index.get("profile"),
-            "assets": {n: {k: a[k] for k in keep if k in a} for n, a in sorted(index["assets"].items())}}
+    return {
+        "profile": index.get("profile"),
+        "assets": {n: {k: a[k] for k in keep if k in a} for n, a in sorted(index["assets"].items())},
+    }
 
 
 def facts():
     libs = {}
-    for name, locked in direct_pins(os.path.join(SHARE, "requirements.in"),
-                                    os.path.join(SHARE, "requirements.txt")).items():
+    for name, locked in direct_pins(
+        os.path.join(SHARE, "requirements.in"), os.path.join(SHARE, "requirements.txt")
+    ).items():
         try:
             installed = md.version(name)
         except md.PackageNotFoundError:
@@ -73,8 +78,10 @@ def manifest(roots=MANIFEST_ROOTS):
     for root in roots:
         for folder, dirs, files in os.walk(root):
             dirs.sort()
-            for path in [folder] + [os.path.join(folder, n) for n in sorted(files) + [d for d in dirs
-                                                                             if os.path.islink(os.path.join(folder, d))]]:
+            for path in [folder] + [
+                os.path.join(folder, n)
+                for n in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+            ]:
                 st = os.lstat(path)
                 if os.path.islink(path):
                     what = "-> " + os.readlink(path)
@@ -93,8 +100,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--sbom", action="store_true", help="print the image's SBOM (CycloneDX JSON)")
-    parser.add_argument("--manifest", action="store_true", help="every file under /opt/venv, /opt/assets, "
-                        "/usr/local: mode, owner, sha256, path")
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help="every file under /opt/venv, /opt/assets, /usr/local: mode, owner, sha256, path",
+    )
     args = parser.parse_args()
     if args.sbom:
         with open(os.path.join(SHARE, "sbom.cdx.json")) as f:

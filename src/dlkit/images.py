@@ -7,6 +7,7 @@
 - `decoded_batches`, `predict_padded`: many images through a network, decoded in threads a few
   batches ahead of it, every call with the same batch shape.
 """
+
 import os
 import threading
 
@@ -17,9 +18,15 @@ from .errors import UserError
 
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
 # EXIF orientation (how the camera was held) -> what makes the picture upright.
-UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-           8: Image.Transpose.ROTATE_90}
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 ORIENTATION = 0x0112
 
 
@@ -46,11 +53,14 @@ def read_image(path, draft=None):
                 image.draft("RGB", draft)  # JPEG: much faster, and much less memory
             limit = Image.MAX_IMAGE_PIXELS or float("inf")
             if image.width * image.height > limit:  # a "decompression bomb", or just a huge PNG
-                raise BadImage(path, f"{width}x{height} pixels is too large to decode safely "
-                                     f"(limit {limit // 10**6:.0f} megapixels; make it smaller)")
+                raise BadImage(
+                    path,
+                    f"{width}x{height} pixels is too large to decode safely "
+                    f"(limit {limit // 10**6:.0f} megapixels; make it smaller)",
+                )
             upright = UPRIGHT.get(image.getexif().get(ORIENTATION, 1))  # a phone held sideways
             rgb = to_rgb(image, path)
-            return rgb.transpose(upright) if upright else rgb
+            return rgb if upright is None else rgb.transpose(upright)  # FLIP_LEFT_RIGHT is 0
     except UnidentifiedImageError:
         raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
@@ -78,7 +88,9 @@ def to_rgb(image, path="image"):
             grey = grey / (65535 / 255 if top <= 65535 else top / 255)  # 16-bit (or wider) grey
         return Image.fromarray(np.clip(grey.round(), 0, 255).astype(np.uint8), "L").convert("RGB")
     if mode == "LAB":
-        lab_to_rgb = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        lab_to_rgb = ImageCms.buildTransform(
+            ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+        )
         return ImageCms.applyTransform(image, lab_to_rgb)
     if mode in ("1", "L", "P", "CMYK", "YCbCr", "HSV", "RGBX"):
         return image.convert("RGB")
@@ -138,7 +150,7 @@ def decoded_batches(files, size, batch_size=32):
     try:
         ahead = deque()
         for i in range(0, len(files), batch_size):
-            ahead.append(pool.submit(decode, files[i:i + batch_size]))
+            ahead.append(pool.submit(decode, files[i : i + batch_size]))
             if len(ahead) > 2 * workers:
                 yield ahead.popleft().result()
         while ahead:
@@ -154,4 +166,4 @@ def predict_padded(predict, x, batch_size):
     """predict(x) for x of at most batch_size images, padded with black images to batch_size:
     Keras traces the network again for each new batch shape (~0.7 s), so every call uses one."""
     pad = np.zeros((batch_size - len(x), *x.shape[1:]), x.dtype)
-    return np.asarray(predict(np.concatenate([x, pad])))[:len(x)]
+    return np.asarray(predict(np.concatenate([x, pad])))[: len(x)]

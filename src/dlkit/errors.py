@@ -4,6 +4,7 @@
 turns user errors, full disks, Ctrl-C and `docker stop` into one line each (and warns first when
 the container has less memory than the example needs: the kernel would kill it without a word).
 """
+
 import errno
 import gc
 import multiprocessing
@@ -25,8 +26,10 @@ def warn_skipped(path, why):
 
 def main_guard(prog, main):
     """Run main(); turn user errors, full disks and Ctrl-C into one line and an exit status."""
+
     def on_term(signum, frame):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
     sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
     warn_if_short(prog)

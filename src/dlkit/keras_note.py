@@ -6,6 +6,7 @@ failed download carries one more line (a PEP 678 note, printed under the error b
 IPython) naming the image's asset profile and the Keras files it bakes in. Keras is otherwise
 unchanged; the files it finds in ~/.keras/models (dl-assets link) load as they always do.
 """
+
 import sys
 
 TARGET = "keras.src.utils.file_utils"
@@ -15,6 +16,7 @@ INDEX = "/opt/assets/index.json"
 def note():
     import json
     import os
+
     try:
         with open(INDEX) as f:
             index = json.load(f)
@@ -22,9 +24,15 @@ def note():
         index = {"assets": {}}
     profile = index.get("profile") or os.environ.get("DL_ASSETS_PROFILE", "unknown")
     baked = sorted(a["keras"].rsplit("/", 1)[-1] for a in index["assets"].values() if "keras" in a)
-    what = ("bakes in " + ", ".join(baked)) if baked else "bakes in no Keras weights (its networks are stand-ins, not ImageNet's)"
-    return (f"rucka/deeplearning: this image's asset profile is {profile!r}: it {what}; "
-            "anything else needs the network (dl-versions lists the assets)")
+    what = (
+        ("bakes in " + ", ".join(baked))
+        if baked
+        else "bakes in no Keras weights (its networks are stand-ins, not ImageNet's)"
+    )
+    return (
+        f"rucka/deeplearning: this image's asset profile is {profile!r}: it {what}; "
+        "anything else needs the network (dl-versions lists the assets)"
+    )
 
 
 def wrap(module):
@@ -50,6 +58,7 @@ class Hook:
             return None
         sys.meta_path.remove(self)
         import importlib.util
+
         spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None:
             return spec

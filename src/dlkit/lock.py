@@ -3,9 +3,10 @@
 One reader for the three places that need them: `dl-versions` in the image, the tests on the host,
 and docker/harness/build.sh, which labels the image with each direct requirement's version:
 
-    python3 dl_lock.py labels REQUIREMENTS.in LOCK.txt [ARCH]   one "name=version" line each
+    python3 lock.py labels REQUIREMENTS.in LOCK.txt [ARCH]   one "name=version" line each
 Standard library only (build.sh runs it with the host's python3).
 """
+
 import platform
 import re
 import sys
@@ -48,7 +49,7 @@ def direct_pins(requirements_in, lock, machine=None):
 
 if __name__ == "__main__":
     if len(sys.argv) not in (4, 5) or sys.argv[1] != "labels":
-        sys.exit("usage: dl_lock.py labels REQUIREMENTS.in LOCK.txt [ARCH]")
+        sys.exit("usage: lock.py labels REQUIREMENTS.in LOCK.txt [ARCH]")
     for name, version in direct_pins(*sys.argv[2:5]).items():
         if version:
             print(f"{name}={version}")

@@ -1,4 +1,3 @@
-#!/opt/venv/bin/python
 """dl-doctor: can this container compute with TensorFlow, and on what? Explains GPU trouble.
 
     dl-doctor                 CPU, what the container was given (memory, CPUs, disk), TensorFlow
@@ -10,6 +9,7 @@ happens in the CUDA image, each likely cause is named in one line with what to d
 a Docker VM too small for the work (Docker Desktop's default): named with the fix, before a
 training run is killed without a message.
 """
+
 import argparse
 import ctypes
 import glob
@@ -52,38 +52,53 @@ def no_gpu_causes(build_cuda):
     """One line per likely cause of 'no GPU visible' in a CUDA build."""
     causes = []
     if not glob.glob("/dev/nvidia[0-9]*"):
-        causes.append("no /dev/nvidia* device in the container: start it with `docker run --gpus all` "
-                      "(compose: the `gpu` profile), or the host has no NVIDIA GPU")
+        causes.append(
+            "no /dev/nvidia* device in the container: start it with `docker run --gpus all` "
+            "(compose: the `gpu` profile), or the host has no NVIDIA GPU"
+        )
     if os.environ.get("NVIDIA_VISIBLE_DEVICES", "") in ("", "void", "none"):
         causes.append("NVIDIA_VISIBLE_DEVICES is empty/void/none: no GPU was requested for this container")
     driver = driver_cuda_version()
     if driver is None:
-        causes.append("libcuda.so.1 (the NVIDIA driver) is not in the container: install the NVIDIA "
-                      "Container Toolkit on the host and run `nvidia-ctk runtime configure --runtime=docker`")
+        causes.append(
+            "libcuda.so.1 (the NVIDIA driver) is not in the container: install the NVIDIA "
+            "Container Toolkit on the host and run `nvidia-ctk runtime configure --runtime=docker`"
+        )
     elif build_cuda and driver < float(build_cuda.split(".")[0]):
-        causes.append(f"the host driver supports CUDA {driver:g} but TensorFlow was built for CUDA {build_cuda}: "
-                      f"update the NVIDIA driver on the host")
-    return causes or ["the driver answers but TensorFlow found no GPU: run `nvidia-smi` on the host and in the "
-                      "container and compare"]
+        causes.append(
+            f"the host driver supports CUDA {driver:g} but TensorFlow was built for CUDA {build_cuda}: "
+            f"update the NVIDIA driver on the host"
+        )
+    return causes or [
+        "the driver answers but TensorFlow found no GPU: run `nvidia-smi` on the host and in the container and compare"
+    ]
 
 
 def container():
     """What the container was given, and a warning with the fix where it is short of ./retrain.sh's need."""
     from dlkit import WORKDIR, machine
+
     have, limit, need = machine.total_memory(), machine.memory_limit(), machine.need_mib("retrain")
     where = WORKDIR if WORKDIR.exists() else "."
     free = machine.free_disk(where)
-    print(f"container:   memory {have / GiB:.1f} GiB ({'its limit' if limit else 'no limit: the machine or Docker VM'}), "
-          f"{machine.cpus():g} CPUs, {free / GiB:.1f} GiB free in {where}")
+    print(
+        f"container:   memory {have / GiB:.1f} GiB ({'its limit' if limit else 'no limit: the machine or Docker VM'}), "
+        f"{machine.cpus():g} CPUs, {free / GiB:.1f} GiB free in {where}"
+    )
     if have < need * machine.MiB:
-        print(f"  warning:   ./retrain.sh needs about {need} MiB of memory: give Docker more (Docker Desktop: "
-              f"Settings > Resources > Memory; docker run --memory {need}m)")
+        print(
+            f"  warning:   ./retrain.sh needs about {need} MiB of memory: give Docker more (Docker Desktop: "
+            f"Settings > Resources > Memory; docker run --memory {need}m)"
+        )
     if free < DISK_NEED:
-        print(f"  warning:   under {DISK_NEED / GiB:.1f} GiB free: models and the feature cache may not fit; free some space")
+        print(
+            f"  warning:   under {DISK_NEED / GiB:.1f} GiB free: models and the feature cache may not fit; free some space"
+        )
 
 
 def matmul_gflops(device, n=4096, repeat=10):
     import tensorflow as tf
+
     with tf.device(device):
         a = tf.random.normal((n, n))
         b = tf.random.normal((n, n))
@@ -92,7 +107,7 @@ def matmul_gflops(device, n=4096, repeat=10):
         for _ in range(repeat):
             c = a @ b
         c.numpy()
-        return 2 * n ** 3 * repeat / (time.perf_counter() - t) / 1e9
+        return 2 * n**3 * repeat / (time.perf_counter() - t) / 1e9
 
 
 def main():
@@ -101,26 +116,33 @@ def main():
     args = parser.parse_args()
 
     model, features = cpu()
-    print(f"cpu:         {model}, {os.cpu_count()} cores; "
-          + ", ".join(f"{k.upper()} {'yes' if v else 'no'}" for k, v in features.items()))
+    print(
+        f"cpu:         {model}, {os.cpu_count()} cores; "
+        + ", ".join(f"{k.upper()} {'yes' if v else 'no'}" for k, v in features.items())
+    )
     container()
     saved = os.dup(2)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # TensorFlow's C++ start-up lines
     try:
         import tensorflow as tf
+
         gpus = tf.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
     info = tf.sysconfig.get_build_info()
     build_cuda = info.get("cuda_version") if info.get("is_cuda_build") else None
-    print(f"tensorflow:  {tf.__version__}, "
-          + (f"CUDA build (CUDA {build_cuda}, cuDNN {info.get('cudnn_version')})" if build_cuda else "CPU build"))
+    print(
+        f"tensorflow:  {tf.__version__}, "
+        + (f"CUDA build (CUDA {build_cuda}, cuDNN {info.get('cudnn_version')})" if build_cuda else "CPU build")
+    )
     print(f"image:       {os.environ.get('DL_VARIANT', 'unknown')} variant")
     if gpus:
         for i, gpu in enumerate(gpus):
             details = tf.config.experimental.get_device_details(gpu)
-            print(f"gpu {i}:       {details.get('device_name', gpu.name)}, compute capability "
-                  f"{details.get('compute_capability')}; matmul {matmul_gflops(f'/GPU:{i}'):,.0f} GFLOP/s")
+            print(
+                f"gpu {i}:       {details.get('device_name', gpu.name)}, compute capability "
+                f"{details.get('compute_capability')}; matmul {matmul_gflops(f'/GPU:{i}'):,.0f} GFLOP/s"
+            )
         return 0
     print("gpu:         none visible to TensorFlow")
     if not build_cuda:

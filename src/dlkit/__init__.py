@@ -10,7 +10,12 @@ Where things live (one module per concern; no module imports an example):
 - `reports`     what a run leaves behind: the classic lines, plots, metrics, an atomic save
 - `machine`     what the container was given (memory, CPUs, disk) against what a program needs
 - `textures`    a small generated dataset of textures (the stand-in dataset, and the tests')
+- `store`       the assets: the manifest, fetching and hash checks, converters, the index (dl-assets)
+- `lock`        the requirement files and their locks (dl-versions, build.sh's labels, the tests)
+- `versions`    dl-versions: what is in the image;  `doctor`  dl-doctor: can it compute, and on what
+- `keras_note`  a note on Keras's failed downloads naming the image's baked-in weights
 """
+
 import os
 from pathlib import Path
 

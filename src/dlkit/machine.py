@@ -4,6 +4,7 @@ before the work starts, when that is less than a program is measured to need.
 Docker Desktop's VM (macOS, Windows) and `docker run --memory` set the limit; past it the kernel
 kills the process with no message at all (exit status 137). `dl-doctor` prints the same figures.
 """
+
 import os
 import shutil
 import sys
@@ -15,10 +16,24 @@ MiB = 1 << 20
 # textures). The users' profile trains EfficientNetB0 on 3,670 photos: its first run peaked at
 # 1.5 GiB resident (bench_retrain.py --upstream_shape), so it asks for 2 GiB where features are made.
 NEEDS_MIB = {
-    "standin": {"retrain": 768, "evaluate": 768, "tune": 768, "spacy_nlp": 512, "word_algebra": 256,
-                "faces": 256, "learning_curves": 384},
-    "upstream": {"retrain": 2048, "evaluate": 1024, "tune": 2048, "spacy_nlp": 512, "word_algebra": 256,
-                 "faces": 256, "learning_curves": 384},
+    "standin": {
+        "retrain": 768,
+        "evaluate": 768,
+        "tune": 768,
+        "spacy_nlp": 512,
+        "word_algebra": 256,
+        "faces": 256,
+        "learning_curves": 384,
+    },
+    "upstream": {
+        "retrain": 2048,
+        "evaluate": 1024,
+        "tune": 2048,
+        "spacy_nlp": 512,
+        "word_algebra": 256,
+        "faces": 256,
+        "learning_curves": 384,
+    },
 }
 
 
@@ -53,7 +68,9 @@ def cpus():
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()  # cgroup v2
     except (OSError, ValueError):
         try:  # cgroup v1
-            quota, period = (Path(f"/sys/fs/cgroup/cpu/cpu.cfs_{k}_us").read_text().strip() for k in ("quota", "period"))
+            quota, period = (
+                Path(f"/sys/fs/cgroup/cpu/cpu.cfs_{k}_us").read_text().strip() for k in ("quota", "period")
+            )
         except OSError:
             quota, period = "max", "1"
     if quota not in ("max", "-1"):
@@ -71,6 +88,9 @@ def warn_if_short(program):
     need = need_mib(program)
     have = total_memory()
     if need and have < need * MiB:
-        print(f"warning: this container has {have // MiB} MiB of memory; {program} needs about {need} MiB "
-              f"and may be killed without a message (exit 137): give Docker more memory (Docker Desktop: "
-              f"Settings > Resources > Memory; docker run --memory {need}m or more)", file=sys.stderr)
+        print(
+            f"warning: this container has {have // MiB} MiB of memory; {program} needs about {need} MiB "
+            f"and may be killed without a message (exit 137): give Docker more memory (Docker Desktop: "
+            f"Settings > Resources > Memory; docker run --memory {need}m or more)",
+            file=sys.stderr,
+        )

@@ -5,6 +5,7 @@
 - `look_up`: hash the images and read what is cached (no TensorFlow: runs in a helper process).
 - `compute`: the features of a list of images, running the backbone only on those not cached.
 """
+
 import hashlib
 import os
 import tempfile
@@ -58,6 +59,7 @@ class BottleneckCache:
 class LookedUp(NamedTuple):
     """What look_up found: each readable file's content digest, the features already cached,
     the files that could not be read [(file, reason)], and the seconds it took."""
+
     digests: dict
     found: dict
     skipped: list

@@ -1,12 +1,13 @@
 """The image's ImageNet networks and other baked-in assets, and a fast import of Keras.
 
 - `import_keras`: Keras (TensorFlow backend) without TensorFlow's C++ start-up lines, sooner.
-- `asset_path`, `dataset_root`: where an installed asset is (the image's asset index, dl_assets).
+- `asset_path`, `dataset_root`: where an installed asset is (the image's asset index, dlkit.store).
 - `backbones`, `default_backbone`, `backbone_spec`: what is installed and what the manifest says of
   it (input size, feature count), without building anything.
 - `load_backbone`: a frozen ImageNet network, its preprocessing inside, that turns an image into
   one feature vector (a "bottleneck").
 """
+
 import gc
 import glob
 import os
@@ -36,6 +37,7 @@ def import_keras():
     try:
         import keras
         import tensorflow as tf
+
         if not glob.glob("/dev/nvidia[0-9]*"):
             # No GPU attached: a CUDA build logs a cuInit error while looking for one. Look now,
             # muted. (With a GPU attached nothing is muted here: its errors are worth reading.)
@@ -52,7 +54,9 @@ def import_keras():
 
 def asset_path(what):
     """Path of an installed asset (a name, or 'backbone' / 'dataset' for the defaults)."""
-    from dl_assets import AssetError, find  # the image's asset index (/opt/assets)
+    from .store import AssetError
+    from .store.index import find  # the image's asset index (/opt/assets)
+
     try:
         return find(what)
     except AssetError as e:
@@ -66,14 +70,16 @@ def dataset_root():
 
 def asset_entry(name):
     """The asset index's entry of an installed asset (or the default of a kind), or None."""
-    from dl_assets import installed
+    from .store.index import installed
+
     defaults, _, assets = installed()
     return assets.get(defaults.get(name, name))
 
 
 def backbones():
     """Names of the backbones installed in this image, the default first."""
-    from dl_assets import installed
+    from .store.index import installed
+
     defaults, _, assets = installed()
     names = sorted(n for n, a in assets.items() if a.get("provides") == "backbone")
     return sorted(names, key=lambda n: n != defaults.get("backbone"))
@@ -93,12 +99,17 @@ def backbone_spec(name):
     entry = asset_entry(name)
     if not entry or entry.get("provides") != "backbone":
         have = ", ".join(backbones()) or "none"
-        raise UserError(f"backbone {name!r} is not in this image (installed: {have}); "
-                        f"get others with: dl-assets fetch --only {name}")
-    from dl_assets import BACKBONE_KEYS
+        raise UserError(
+            f"backbone {name!r} is not in this image (installed: {have}); "
+            f"get others with: dl-assets fetch --only {name}"
+        )
+    from .store.manifest import BACKBONE_KEYS
+
     if BACKBONE_KEYS - set(entry["backbone"]):  # installed in your folder by an older image (no features)
-        raise UserError(f"backbone {name!r} was installed by an older version of this image; "
-                        f"install it again: dl-assets fetch --only {name}")
+        raise UserError(
+            f"backbone {name!r} was installed by an older version of this image; "
+            f"install it again: dl-assets fetch --only {name}"
+        )
     return entry["backbone"]
 
 
@@ -119,11 +130,13 @@ def load_backbone(name):
         base = keras.models.load_model(path, compile=False).get_layer(spec["submodel"])
     else:
         base = getattr(keras.applications, spec["architecture"])(
-            include_top=False, weights=path, input_shape=(size, size, 3))
+            include_top=False, weights=path, input_shape=(size, size, 3)
+        )
     base.trainable = False
     x = base(x, training=False)
     features = keras.layers.GlobalAveragePooling2D(name="bottleneck")(x)
     if features.shape[-1] != spec["features"]:
-        raise UserError(f"backbone {name!r} gives {features.shape[-1]} features; its manifest entry "
-                        f"says {spec['features']}")
+        raise UserError(
+            f"backbone {name!r} gives {features.shape[-1]} features; its manifest entry says {spec['features']}"
+        )
     return keras.Model(inputs, features, name=f"{name}_features"), size

@@ -8,12 +8,13 @@
   the staging folders of runs that died, killed by the kernel or a power cut, removed);
   `save_atomically`: the finished folder replaces the old one in one step, or not at all.
 """
+
 import contextlib
 import fcntl
 import os
-import sys
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,16 +33,31 @@ def step_lines(step, accuracy, loss, val_accuracy, val_loss, n_val):
     print(f"Step {step}: Train accuracy = {accuracy * 100:.1f}%")
     print(f"Step {step}: Cross entropy = {loss:f}")
     print(f"Step {step}: Validation accuracy = {fmt(val_accuracy, n_val)}")
-    return {"step": int(step), "train_accuracy": accuracy, "train_cross_entropy": loss,
-            "validation_accuracy": val_accuracy, "validation_cross_entropy": val_loss}
+    return {
+        "step": int(step),
+        "train_accuracy": accuracy,
+        "train_cross_entropy": loss,
+        "validation_accuracy": val_accuracy,
+        "validation_cross_entropy": val_loss,
+    }
 
 
 def fit_callback(keras, steps_per_epoch, n_val, history):
     """A Keras callback printing the classic lines after every epoch of model.fit, into history."""
+
     class StepLines(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            history.append(step_lines((epoch + 1) * steps_per_epoch - 1, logs["accuracy"], logs["loss"],
-                                      logs.get("val_accuracy"), logs.get("val_loss"), n_val))
+            history.append(
+                step_lines(
+                    (epoch + 1) * steps_per_epoch - 1,
+                    logs["accuracy"],
+                    logs["loss"],
+                    logs.get("val_accuracy"),
+                    logs.get("val_loss"),
+                    n_val,
+                )
+            )
+
     return StepLines()
 
 
@@ -61,8 +77,11 @@ def per_class_accuracy(y_true, y_pred, labels, set_name="test"):
     for i, label in enumerate(labels):
         mine = y_true == i
         out[label] = float(np.mean(y_pred[mine] == i)) if mine.any() else None
-        parts.append(f"{label} {out[label] * 100:.1f}% (N={int(mine.sum())})" if mine.any()
-                     else f"{label} n/a (no {set_name} image of this class)")
+        parts.append(
+            f"{label} {out[label] * 100:.1f}% (N={int(mine.sum())})"
+            if mine.any()
+            else f"{label} n/a (no {set_name} image of this class)"
+        )
     print(f"Per-class {set_name} accuracy: {', '.join(parts)}")
     return out
 
@@ -82,6 +101,7 @@ def ema(values, weight=0.6):
 def plot_curves(history, path):
     """Accuracy and cross entropy per step, training and validation, raw and smoothed."""
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title in ((axes[0], "accuracy", "Accuracy"), (axes[1], "cross_entropy", "Cross entropy")):
         for split, colour in (("train", "tab:blue"), ("validation", "tab:orange")):
@@ -101,9 +121,18 @@ def plot_curves(history, path):
 def plot_confusion(y_true, y_pred, labels, path, title):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
+
     fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 3, 1.2 * len(labels) + 2))
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=range(len(labels)), display_labels=labels,
-                                            ax=ax, colorbar=False, xticks_rotation=45, cmap="Blues")
+    ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=range(len(labels)),
+        display_labels=labels,
+        ax=ax,
+        colorbar=False,
+        xticks_rotation=45,
+        cmap="Blues",
+    )
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -122,8 +151,9 @@ def output_folder(output_dir, name, image_dir, other_folders=()):
         if folder.exists() and not folder.is_dir():
             raise UserError(f"{folder} is a file, not a folder")
         if folder.resolve().is_relative_to(image_dir.resolve()):
-            raise UserError(f"{folder} is inside the dataset {image_dir}: it would become a class; "
-                            f"write models somewhere else")
+            raise UserError(
+                f"{folder} is inside the dataset {image_dir}: it would become a class; write models somewhere else"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK):
             raise UserError(f"folder {folder} is not writable")
@@ -160,8 +190,11 @@ def remove_stale_staging(output_dir):
         shutil.rmtree(folder, ignore_errors=True)
         stale.append(folder.name)
     if stale:
-        print(f"note: removed {len(stale)} unfinished folder{'s' * (len(stale) > 1)} of runs that died "
-              f"({', '.join(sorted(stale)[:3])})", file=sys.stderr)
+        print(
+            f"note: removed {len(stale)} unfinished folder{'s' * (len(stale) > 1)} of runs that died "
+            f"({', '.join(sorted(stale)[:3])})",
+            file=sys.stderr,
+        )
 
 
 def save_atomically(staging, final):

@@ -10,6 +10,7 @@ with a plain `model.fit`. What it does, and why:
 - `Session.train`: the training steps in a TensorFlow graph loop, a thousand per call (4,000 calls
   from Python would cost seconds), with validation and TensorBoard scalars inside the loop.
 """
+
 import multiprocessing
 import os
 import signal
@@ -33,6 +34,7 @@ def make_strategy(kind):
     devices, so the same code path can be tried (and tested) anywhere.
     """
     import tensorflow as tf
+
     if kind == "none":
         return tf.distribute.get_strategy()
     n_cpus = int(os.environ.get("DL_LOGICAL_CPUS", "0") or 0)
@@ -61,6 +63,7 @@ class Session:
         with helper:
             self.keras = import_keras()
             import tensorflow as tf
+
             self.looked_up = looking_up.result()
         self.all_cached = len(self.looked_up.found) == len(self.looked_up.digests)
         if self.all_cached and not distort:
@@ -71,12 +74,15 @@ class Session:
         self.strategy = make_strategy(distribute)
         self.replicas = self.strategy.num_replicas_in_sync
         if distribute != "none":
-            print(f"distribute: MirroredStrategy, {self.replicas} replica(s): "
-                  f"{', '.join(d.split('/')[-1] for d in self.strategy.extended.worker_devices)}")
+            print(
+                f"distribute: MirroredStrategy, {self.replicas} replica(s): "
+                f"{', '.join(d.split('/')[-1] for d in self.strategy.extended.worker_devices)}"
+            )
 
         def build():
             with self.strategy.scope():
                 return load_backbone(backbone)[0]
+
         self.extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
 
     def predict(self, images):
@@ -90,8 +96,15 @@ class Session:
         if not self.all_cached:
             self.extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
         t = time.monotonic()
-        x, kept, skipped, counts = bottlenecks.compute(self.files, self.predict, self.spec["input_size"],
-                                                       self.spec["features"], self.cache, batch_size, self.looked_up)
+        x, kept, skipped, counts = bottlenecks.compute(
+            self.files,
+            self.predict,
+            self.spec["input_size"],
+            self.spec["features"],
+            self.cache,
+            batch_size,
+            self.looked_up,
+        )
         for f, reason in skipped:
             warn_skipped(f, reason)
         return x, kept, skipped, counts, self.looked_up.seconds + time.monotonic() - t
@@ -104,8 +117,11 @@ class Session:
         if args.random_scale:
             layers.append(keras.layers.RandomZoom(args.random_scale / 100, seed=int(rng.integers(1 << 30))))
         if args.random_brightness:
-            layers.append(keras.layers.RandomBrightness(args.random_brightness / 100, value_range=(0, 255),
-                                                        seed=int(rng.integers(1 << 30))))
+            layers.append(
+                keras.layers.RandomBrightness(
+                    args.random_brightness / 100, value_range=(0, 255), seed=int(rng.integers(1 << 30))
+                )
+            )
         x = images
         for layer in layers:
             x = layer(x, training=True)
@@ -117,6 +133,7 @@ class Session:
         Returns the history of the reported steps; TensorBoard logs go to logs/{train,validation}."""
         import tensorflow as tf
         from tensorboard.plugins.scalar import metadata as scalar_metadata
+
         keras, strategy, rng = self.keras, self.strategy, self.rng
         distort = bool(args.flip_left_right or args.random_scale or args.random_brightness)
         with strategy.scope():
@@ -169,12 +186,12 @@ class Session:
                     val_accuracy = tf.reduce_mean(tf.cast(tf.argmax(logits, 1) == vy, tf.float32))
                     val_loss = tf.reduce_mean(cross_entropy_of(vy, logits))
                     rows = rows.write(rows.size(), tf.stack([loss, accuracy, val_accuracy, val_loss]))
-                    for name, a, l in (("train", accuracy, loss), ("validation", val_accuracy, val_loss)):
+                    for name, a, xent in (("train", accuracy, loss), ("validation", val_accuracy, val_loss)):
                         if name == "train" or n_val:
                             # What tf.summary.scalar writes, without the loop's name in the tag.
                             with writers[name].as_default(step=first + tf.cast(i, tf.int64)):
                                 tf.summary.write("accuracy", a, metadata=scalar)
-                                tf.summary.write("cross_entropy", l, metadata=scalar)
+                                tf.summary.write("cross_entropy", xent, metadata=scalar)
             return rows.stack()
 
         if distort:
@@ -194,11 +211,15 @@ class Session:
             # report (as the classic did); the seed makes them the same on every run.
             batches = rng.integers(0, len(train_idx), (n, args.train_batch_size))
             xs = np.stack([self.distorted_features(train_images[b], args) for b in batches]) if distort else batches
-            at = first + np.flatnonzero(report[first:first + n])
-            val_batches = np.array([rng.permutation(len(val_idx))[:n_val] for _ in at], np.int64).reshape(len(at), n_val)
-            rows = train_steps(first, xs, y_all[train_idx[batches]], report[first:first + n], val_batches).numpy()
-            history += [step_lines(step, acc, loss, val_acc, val_loss, n_val)
-                        for step, (loss, acc, val_acc, val_loss) in zip(at, rows.tolist())]
+            at = first + np.flatnonzero(report[first : first + n])
+            val_batches = np.array([rng.permutation(len(val_idx))[:n_val] for _ in at], np.int64).reshape(
+                len(at), n_val
+            )
+            rows = train_steps(first, xs, y_all[train_idx[batches]], report[first : first + n], val_batches).numpy()
+            history += [
+                step_lines(step, acc, loss, val_acc, val_loss, n_val)
+                for step, (loss, acc, val_acc, val_loss) in zip(at, rows.tolist())
+            ]
         for w in writers.values():
             w.close()
         return history

@@ -1,9 +1,11 @@
 """The lock files are the only source of versions: docker/harness/check-pins.py (run by `make lint`)
 passes our Dockerfile and fails, one line each, on every way of installing something unpinned."""
+
 import subprocess
 import sys
+from pathlib import Path
 
-from support.containers import REPO
+REPO = Path(__file__).resolve().parents[2]
 
 CHECK = [sys.executable, str(REPO / "docker" / "harness" / "check-pins.py")]
 
@@ -22,6 +24,7 @@ UNPINNED = {
     "RUN pip install --require-hashes -r /tmp/req/$VARIANT-$arch.txt": "pip installs from /tmp/req/$VARIANT-$arch.txt, not a COPY",
     "RUN /mnt/apt-install /tmp/packages.txt": "apt-install from /tmp/packages.txt, not a COPY",
     "RUN /mnt/venv-install /tmp/lock.txt x86_64-manylinux_2_36": "venv-install from /tmp/lock.txt, not a COPY",
+    "RUN pip install --no-deps /srv/dlkit-1.0.0-py3-none-any.whl": "pip installs /srv/dlkit-1.0.0-py3-none-any.whl from",
 }
 
 
@@ -55,12 +58,14 @@ def test_locked_installs_pass(tmp_path):
         "COPY docker/requirements/cpu-amd64.txt /tmp/requirements.txt\n"
         "RUN pip install --require-hashes --only-binary :all: -r /tmp/requirements.txt\n"
         "COPY docker/requirements/${VARIANT}-*.txt /tmp/requirements/\n"
-        "RUN arch=$(dpkg --print-architecture) && pip install --require-hashes -r \"/tmp/requirements/$VARIANT-$arch.txt\"\n"
+        'RUN arch=$(dpkg --print-architecture) && pip install --require-hashes -r "/tmp/requirements/$VARIANT-$arch.txt"\n'
         "COPY deploy/jupyterhub/package.json deploy/jupyterhub/package-lock.json ./\n"
         "RUN npm ci --omit=dev\n"
         "COPY docker/requirements/apt-hub.txt docker/requirements/apt-hub-build.txt /tmp/\n"
         "RUN --mount=type=bind,source=docker/build,target=/mnt /mnt/apt-install /tmp/apt-hub.txt /tmp/apt-hub-build.txt\n"
         "COPY docker/requirements/cpu-arm64.txt /tmp/lock.txt\n"
-        "RUN /mnt/venv-install /tmp/lock.txt aarch64-manylinux_2_36 && /mnt/settle /opt/venv\n")
+        "RUN /mnt/venv-install /tmp/lock.txt aarch64-manylinux_2_36 && /mnt/settle /opt/venv\n"
+        "RUN pip install --no-deps --no-index --no-compile /srv/dlkit-*.whl\n"
+    )
     p = check(dockerfile)
     assert p.returncode == 0, p.stderr
