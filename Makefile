@@ -139,6 +139,7 @@ bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BEN
 	$(BIN)/python bench/bench_retrain.py
 	$(BIN)/python bench/bench_retrain.py --upstream_shape efficientnet_b0
 	$(BIN)/python bench/bench_memory.py
+	$(BIN)/python bench/bench_training_path.py
 	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
 bench-reproducible: $(VENV)/.ready ## Two builds from nothing of the same commit: files and layers compared (bench/)
