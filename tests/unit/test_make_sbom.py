@@ -98,7 +98,7 @@ def root(tmp_path_factory):
     return root, sha
 
 
-def make_sbom(root, out, pylock=None):
+def make_sbom(root, out, pylock=None, *extra):
     return subprocess.run(
         [
             sys.executable,
@@ -123,6 +123,7 @@ def make_sbom(root, out, pylock=None):
             "sha256:00",
             "--output",
             str(out),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -167,3 +168,16 @@ def test_a_package_the_pylock_lacks_fails_in_one_line(root, tmp_path):
     assert p.stderr.strip().splitlines() == [
         "make-sbom: tiny-pkg==1.2.0 with tags ['py3-none-any'] is not in the pylock"
     ]
+
+
+def test_the_image_s_own_package_needs_no_lock_and_gets_no_pypi_purl(root, tmp_path):
+    """--own: the package built from the repository (dlkit) is named with the git revision instead."""
+    folder, _ = root
+    empty = tmp_path / "pylock.toml"
+    empty.write_text('lock-version = "1.0"\ncreated-by = "test"\npackages = []\n')
+    p = make_sbom(folder, tmp_path / "a.json", empty, "--own", "tiny-pkg")
+    assert p.returncode == 0, p.stderr
+    (own,) = [c for c in json.loads((tmp_path / "a.json").read_text())["components"] if c["name"] == "tiny-pkg"]
+    assert "purl" not in own and "hashes" not in own
+    assert {"name": "io.github.rucka.deeplearning:built-from", "value": "src/ at git revision abc"} in own["properties"]
+    assert "0 Python" not in p.stderr and "1 own package (dlkit)" in p.stderr
