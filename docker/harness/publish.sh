@@ -100,9 +100,11 @@ for t in cpu latest "cpu-$version" cpu-amd64 cpu-arm64 cuda "cuda-$version"; do
   d=$(remote_digest "$repo:$t")
   if [ -n "$d" ]; then printf '%-40s %s\n' "$repo:$t" "$d"; fi
 done
-# Where each image's SBOM is: inside it (dl-versions --sbom), its sha256 in a label.
-for local in "$image:cpu-amd64" "$image:cpu-arm64" "$image:cuda"; do
-  docker image inspect "$local" >/dev/null 2>&1 || continue
-  printf 'SBOM of %-31s %s in the image (dl-versions --sbom), sha256 %s\n' "$repo:${local##*:}" \
-    "$(label "$local" io.github.rucka.deeplearning.sbom)" "$(label "$local" io.github.rucka.deeplearning.sbom.sha256)"
+# Where each pushed image's SBOM is: inside it (dl-versions --sbom), its sha256 in a label. On
+# stderr with the other notes: stdout stays one "tag digest" line per tag, for scripts.
+sboms=("$image:cpu-amd64" "$image:cpu-arm64")
+if [ ${#cuda[@]} -gt 0 ]; then sboms+=("$image:cuda"); fi
+for local in "${sboms[@]}"; do
+  log "SBOM of $repo:${local##*:}: $(label "$local" io.github.rucka.deeplearning.sbom) in the image" \
+    "(dl-versions --sbom), sha256 $(label "$local" io.github.rucka.deeplearning.sbom.sha256)"
 done

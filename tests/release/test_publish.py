@@ -27,7 +27,8 @@ def published(registry, built):
     print(f"\npublish (amd64 + arm64) to the local registry: {time.monotonic() - t:.0f} s")
     digests = dict(line.split() for line in p.stdout.splitlines())
     version = re.search(r"version (\S+)", p.stderr).group(1)
-    return {"repo": f"{registry}/rucka/{NAME}", "digests": digests, "version": version, "stdout": p.stdout}
+    return {"repo": f"{registry}/rucka/{NAME}", "digests": digests, "version": version, "stdout": p.stdout,
+            "stderr": p.stderr}
 
 
 def raw(ref):
@@ -48,6 +49,16 @@ def test_cpu_and_latest_are_one_tag_for_two_platforms(published):
         arch = m["platform"]["architecture"]
         manifest = raw(f"{repo}@{m['digest']}")
         assert manifest["config"]["digest"] == image_id(f"{REPOSITORY}:cpu-{arch}")
+
+
+def test_it_says_where_each_pushed_image_s_sbom_is(published, built):
+    for arch in built:
+        local = f"{REPOSITORY}:cpu-{arch}"
+        sha = docker("image", "inspect", "-f", '{{index .Config.Labels "io.github.rucka.deeplearning.sbom.sha256"}}',
+                     local).stdout.strip()
+        assert len(sha) == 64
+        assert (f"publish: SBOM of {published['repo']}:cpu-{arch}: /usr/local/share/deeplearning/sbom.cdx.json in the "
+                f"image (dl-versions --sbom), sha256 {sha}") in published["stderr"].splitlines()
 
 
 def test_publishing_again_changes_no_digest(published, registry):
