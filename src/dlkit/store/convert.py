@@ -4,7 +4,7 @@ import json
 import shutil
 
 from . import AssetError
-from .fetch import provenance
+from .manifest import provenance
 
 
 def glove_npy_parquet(src, out_dir, asset):

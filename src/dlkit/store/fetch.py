@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from . import AssetError
-from .manifest import check, tree_digest
+from .manifest import check, provenance, tree_digest
 
 # ---- downloading --------------------------------------------------------------------------
 
@@ -212,12 +212,3 @@ def install(asset, source, dest):
     entry = {k: v for k, v in asset.items() if k not in ("generate", "profiles")}
     entry.update(path=str(path), digest=tree_digest(path), source=provenance(asset))
     return entry
-
-
-def provenance(asset):
-    """Where an asset came from, in a few words: the URL, the PyPI release, or the generator."""
-    if "generate" in asset:
-        return "generated at build time: " + " ".join(asset["generate"][1:]).replace("{out}", "DIR")
-    if "pypi" in asset:
-        return f"PyPI {asset['pypi']} ({asset['filename']})"
-    return asset["url"][0]

@@ -1,4 +1,4 @@
-"""The manifest (what assets exist, where from, their hashes) and the hash checks."""
+"""The manifest (what assets exist, where from, their hashes), the hash checks, and an asset's provenance."""
 
 import hashlib
 import tomllib
@@ -85,3 +85,12 @@ def check(asset, path):
                     f"{asset['name']}: {algorithm} mismatch for {asset['filename']} "
                     f"(expected {asset[algorithm]}, got {got}): corrupt or tampered with"
                 )
+
+
+def provenance(asset):
+    """Where an asset came from, in a few words: the URL, the PyPI release, or the generator."""
+    if "generate" in asset:
+        return "generated at build time: " + " ".join(asset["generate"][1:]).replace("{out}", "DIR")
+    if "pypi" in asset:
+        return f"PyPI {asset['pypi']} ({asset['filename']})"
+    return asset["url"][0]
