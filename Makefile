@@ -156,11 +156,12 @@ clean: ## Remove the containers, images and build cache this project made, and t
 
 # Host tools (pytest, testinfra, uv, ruff, hadolint, shellcheck) pinned with hashes, in a venv: uv from
 # its lock by hash (the host's pip installs that one wheel, without dependencies), then exactly the
-# dev lock, resolving nothing; then the image's library (src/dlkit), editable, for tests/unit.
-$(VENV)/.ready: docker/requirements/dev.txt docker/requirements/uv.txt pyproject.toml
+# dev lock, resolving nothing; then the image's library (src/dlkit), editable, for tests/unit, and the
+# tests' helpers (tests/support), editable, for the tests and bench/.
+$(VENV)/.ready: docker/requirements/dev.txt docker/requirements/uv.txt pyproject.toml tests/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes --only-binary :all: \
 	  -r docker/requirements/uv.txt
 	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes --only-binary :all: docker/requirements/dev.txt
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation --no-index -e .
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --no-build-isolation --no-index -e . -e tests
 	touch $@

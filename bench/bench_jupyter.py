@@ -13,14 +13,13 @@ import json
 import os
 import platform
 import secrets
-import sys
 import time
 from pathlib import Path
 
+from support.containers import IMAGE, LOCKED, VARIANT, running
+from support.jupyter_load import CLIENT, KERNELS, MEMORY_BOUND_MIB, NOTEBOOKS, run_load
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from support.containers import IMAGE, LOCKED, VARIANT, running  # noqa: E402
-from support.jupyter_load import CLIENT, KERNELS, MEMORY_BOUND_MIB, NOTEBOOKS, run_load  # noqa: E402
 
 
 def notebook_suite(token):

@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("IMAGE", "rucka/deeplearning")
-from support.containers import docker  # noqa: E402
-from support.engine import fresh_engine  # noqa: E402
-from support.images import ARCHES, REPOSITORY  # noqa: E402
-from support.registry import local_registry  # noqa: E402
+from support.containers import docker  # noqa: E402 (after IMAGE is set)
+from support.engine import fresh_engine  # noqa: E402 (after IMAGE is set)
+from support.images import ARCHES, REPOSITORY  # noqa: E402 (after IMAGE is set)
+from support.registry import local_registry  # noqa: E402 (after IMAGE is set)
 
 HARNESS = REPO / "docker" / "harness"
 

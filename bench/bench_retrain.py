@@ -24,49 +24,18 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from support.containers import Container
+from support.untrained_backbone import UPSTREAM, install_untrained_backbone
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from support.containers import Container  # noqa: E402
-from support.untrained_backbone import UPSTREAM, install_untrained_backbone  # noqa: E402
 
 TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
+PAYLOADS = REPO / "bench" / "payloads"  # programs run in the container
 
-# Runs a command, passes its output on, then prints its peak resident memory (MiB) last.
-PEAK = """
-import resource, subprocess, sys
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-sys.stdout.write(p.stdout)
-sys.stderr.write(p.stderr)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-sys.exit(p.returncode)
-"""
 
-RAW = """
-import sys, time, json, numpy as np
-from pathlib import Path
-from dlkit.assets import default_backbone, load_backbone
-from dlkit.images import load_image
-name = sys.argv[1] or default_backbone()
-extractor, size = load_backbone(name)
-files = sorted(Path("/tmp/ds").rglob("*.*"))[:int(sys.argv[2])]
-x = np.stack([load_image(f, size) for f in files])
-extractor.predict(x[:64], batch_size=32, verbose=0)  # warm-up
-extractor.predict_on_batch(x[:32])
-t = time.perf_counter()
-extractor.predict(x, batch_size=32, verbose=0)
-keras_predict = time.perf_counter() - t
-t = time.perf_counter()
-for i in range(0, len(x), 32):
-    extractor.predict_on_batch(x[i:i + 32])
-on_batch = time.perf_counter() - t
-# The faster of Keras' two batched calls is the raw figure to beat.
-print(json.dumps({"backbone": name, "images": len(x), "seconds": min(keras_predict, on_batch),
-                  "predict_s": keras_predict, "predict_on_batch_s": on_batch}))
-"""
 
 
 def docker(*args, timeout=3600):
@@ -94,10 +63,10 @@ def main():
         docker("exec", cid, "python", "-m", "dlkit.textures", "/tmp/ds", "--per_class", str(args.per_class), *dataset)
         if args.upstream_shape:
             args.backbone = install_untrained_backbone(Container(cid), args.upstream_shape)["name"]
-        raw = json.loads(docker("exec", cid, "python", "-c", RAW, args.backbone, str(args.raw_images)).stdout.splitlines()[-1])
+        raw = json.loads(docker("exec", cid, "python", "-c", (PAYLOADS / "raw_predict.py").read_text(), args.backbone, str(args.raw_images)).stdout.splitlines()[-1])
         backbone = raw["backbone"]
         retrain = ["./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", backbone]
-        first_s, first_out = timed(cid, "python", "-c", PEAK, *retrain)
+        first_s, first_out = timed(cid, "python", "-c", (PAYLOADS / "peak_memory.py").read_text(), *retrain)
         metrics = json.loads(docker("exec", cid, "cat", "/tmp/models/retrained/metrics.json").stdout)
         reruns = []
         for _ in range(3):

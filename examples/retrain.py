@@ -14,15 +14,14 @@ What it shows (the "Simpsons detector" of the talk, after TensorFlow's classic r
 4. We then train only a new softmax layer on the bottlenecks: seconds, not days.
 5. The test images, never seen in training, tell how good the new model is; it is saved with the
    backbone inside, ready to label any image (./evaluate.sh).
-Training runs in dlkit's fast loop (a graph loop of a thousand steps per call; a re-run takes
-seconds); --simple trains the same layer with a plain Keras `model.fit` instead.
+Training is Keras's `model.fit`; each of its steps is one report interval of the classic
+retrain.py (10 steps of gradient descent, run in the graph), so a re-run takes seconds.
 Outputs in models/<name>/: model.keras (backbone included), labels.txt, TensorBoard logs,
 learning_curves.png, confusion_matrix.png, metrics.json. A run that is interrupted leaves the
 previous model as it was.
 """
 import argparse
 import json
-import math
 import re
 import time
 from collections import Counter
@@ -30,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dlkit import assets, dataset, fastloop, reports
+from dlkit import assets, dataset, reports
 from dlkit.bottlenecks import BottleneckCache
 from dlkit.errors import main_guard
+from dlkit.session import Session
 
 
 def parse_args(argv=None):
@@ -59,8 +59,6 @@ def parse_args(argv=None):
     p.add_argument("--distribute", choices=["none", "mirrored"], default="none",
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU (without GPUs: over "
                         "DL_LOGICAL_CPUS logical CPU devices, to try it on a laptop)")
-    p.add_argument("--simple", action="store_true",
-                   help="train with a plain Keras model.fit (one epoch at a time) instead of the fast loop")
     args = p.parse_args(argv)
     if args.how_many_training_steps < 1 or args.train_batch_size < 1 or args.eval_step_interval < 1:
         p.error("--how_many_training_steps, --train_batch_size and --eval_step_interval must be at least 1")
@@ -68,25 +66,7 @@ def parse_args(argv=None):
         p.error("--testing_percentage + --validation_percentage must be between 0 and 100")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", args.name) or args.name.startswith("."):
         p.error("--name must be a plain folder name (letters, digits, . _ -)")
-    if args.simple and (args.distribute != "none" or args.flip_left_right or args.random_scale or args.random_brightness):
-        p.error("--simple trains on the cached bottlenecks only: no --distribute, no distortions")
     return args
-
-
-def fit(keras, head, x, y, split, args, logs):
-    """The same training, the plain Keras way: model.fit on the training bottlenecks (about as many
-    images seen as the fast loop's steps), checked on the validation ones after every epoch."""
-    train, val = split["training"], split["validation"]
-    head.compile(optimizer=keras.optimizers.SGD(args.learning_rate),
-                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    steps_per_epoch = math.ceil(len(train) / args.train_batch_size)
-    history = []
-    head.fit(x[train], y[train], batch_size=args.train_batch_size, verbose=0,
-             epochs=math.ceil(args.how_many_training_steps / steps_per_epoch),
-             validation_data=(x[val], y[val]) if len(val) else None,
-             callbacks=[reports.fit_callback(keras, steps_per_epoch, len(val), history),
-                        keras.callbacks.TensorBoard(str(logs))])
-    return history
 
 
 def main(argv=None):
@@ -108,8 +88,9 @@ def main(argv=None):
               f"backbone {backbone} ({spec['input_size']}x{spec['input_size']}, {spec['features']} features)")
         cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
         distort = args.flip_left_right or args.random_scale or args.random_brightness
-        session = fastloop.Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort)
+        session = Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort)
         keras = session.keras
+        from dlkit.training import ClassicHead, ClassicReport  # they need Keras, imported by the session
         x, kept, skipped, counts, seconds = session.bottlenecks(args.batch_size)
         y = np.array([label_index[f] for f in kept], dtype=np.int64)
         print(f"bottlenecks: {len(kept)} images, {counts['computed']} computed, {counts['cached']} from cache "
@@ -120,21 +101,28 @@ def main(argv=None):
 
         # 4. The new final layer: a dense layer gives one score ("logit") per class, softmax turns
         #    the scores into probabilities. It starts from small random weights, as in the classic
-        #    retrain.py (their own seed: the same on every run).
+        #    retrain.py (their own seed: the same on every run). ClassicHead is a keras.Sequential
+        #    that also measures, every eval_step_interval steps, the classic lines' numbers.
+        train, val = split["training"], split["validation"]
+        steps, every = args.how_many_training_steps, args.eval_step_interval
         with session.strategy.scope():
             start = keras.initializers.TruncatedNormal(stddev=0.001, seed=args.random_seed)
-            scores = keras.layers.Dense(len(labels), kernel_initializer=start, name="final_result")
-            head = keras.Sequential([keras.Input((x.shape[1],)), scores, keras.layers.Softmax(name="probabilities")])
-            optimizer = keras.optimizers.SGD(args.learning_rate)  # plain gradient descent
+            head = ClassicHead([keras.Input((x.shape[1],)),
+                                keras.layers.Dense(len(labels), kernel_initializer=start, name="final_result"),
+                                keras.layers.Softmax(name="probabilities")],
+                               (x[val], y[val]), args.validation_batch_size, steps, every, args.random_seed)
+            data, steps_per_execution = session.training_data(
+                x[train], y[train], [kept[i] for i in train], steps, args.train_batch_size, every,
+                args.flip_left_right, args.random_scale, args.random_brightness)
+            head.compile(optimizer=keras.optimizers.SGD(args.learning_rate),  # plain gradient descent
+                         loss="sparse_categorical_crossentropy", steps_per_execution=steps_per_execution)
 
         # 5. Training: random batches of training bottlenecks; validation accuracy as we go.
-        if args.simple:
-            history = fit(keras, head, x, y, split, args, staging / "logs")
-        else:
-            history = session.train(head, scores, optimizer, x, y, split, kept, args, staging / "logs")
+        history = []
+        head.fit(data, shuffle=False, verbose=0, callbacks=[ClassicReport(history, staging / "logs")])
 
         # 6. The test: images never used in training.
-        test, val = split["testing"], split["validation"]
+        test = split["testing"]
         test_acc, _ = reports.accuracy_and_loss(head, x[test], y[test])
         print(f"Final test accuracy = {reports.fmt(test_acc, len(test))}")
         shown, shown_name = (test, "test") if len(test) else (val, "validation")
@@ -148,7 +136,8 @@ def main(argv=None):
 
         # 7. The model: backbone + new layer, saved with its labels and plots in one step.
         extractor = session.extractor()
-        model = keras.Model(extractor.input, head(extractor.output), name=f"retrained_{backbone}")
+        plain_head = keras.Sequential(head.layers, name="head")  # the same layers; loads without dlkit
+        model = keras.Model(extractor.input, plain_head(extractor.output), name=f"retrained_{backbone}")
         model.save(staging / "model.keras")
         (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
         reports.plot_curves(history, staging / "learning_curves.png")

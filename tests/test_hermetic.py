@@ -3,23 +3,12 @@ capabilities; only /tmp and models/ writable (tmpfs), as on a hostile or air-gap
 import re
 
 import pytest
-from support.containers import LOCKED, run
-
-SCRIPT = r"""set -e
-./retrain.sh --how_many_training_steps 50 | grep '^Final test accuracy'
-./evaluate.sh --model_dir models/retrained --top_k 1 "$(dl-assets path dataset)" | grep -c '^  [a-z ]* 0\.'  
-./word_algebra.sh "king - man + woman" --topn 1
-./spacy_nlp.sh 'Apple is looking at buying U.K. startup for $1 billion' | grep '^entities'
-./faces.sh --sample astronaut | head -n 1
-./tune.sh --n_iter 2 --json | grep -c '"method"'
-./learning_curves.sh --epochs 5 | tail -n 1
-dl-assets verify | grep -vc ' ok$' || true
-"""
+from support.containers import LOCKED, payload, run
 
 
 @pytest.fixture(scope="module")
 def locked_run():
-    p = run(*LOCKED, command=["bash", "-c", SCRIPT], timeout=900)
+    p = run(*LOCKED, command=["bash", "-c", payload("hermetic.sh")], timeout=900)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "Traceback" not in p.stderr
     return p.stdout

@@ -8,31 +8,7 @@ import json
 import re
 
 import pytest
-from support.containers import NB_GID, NB_UID, offline_box, one_line_error, running
-
-# A dataset with every kind of trouble in it, next to a clean one. The 20000x20000 images are
-# uniform, so they are small files; decoding them naively takes 1.2 GB and half a minute.
-SETUP = r"""set -e
-python -m dlkit.textures /tmp/clean --per_class 20 --seed 1 >/dev/null
-cp -r /tmp/clean /tmp/ds && cd /tmp/ds
-mkdir "Città_del Capo"
-for i in $(seq 0 19); do cp "rings/$(ls rings | sed -n "$((i + 1))p")" "Città_del Capo/foto $i ü 写真.jpg"; done
-cp dots/dots_0000.jpg "checks/$(printf 'bad\xffname').jpg"
-head -c 2000 dots/dots_0001.jpg > checks/truncated.jpg
-: > checks/empty.jpg
-echo 'not a picture' > checks/notes.png
-cp dots/dots_0002.png checks/really-a-png.jpg
-python -c "
-from PIL import Image
-Image.new('1', (20000, 20000)).save('rings/giant.png')
-Image.new('RGB', (20000, 20000), (200, 30, 30)).save('rings/giant.jpg', quality=50)"
-ln -s . loop
-ln -s .. stripes/loop
-ln -s a stripes/b && ln -s b stripes/a
-ln -s /nowhere dots/broken.jpg
-mkdir -p /tmp/elsewhere/more && cp dots/dots_0003.jpg /tmp/elsewhere/more/ && ln -s /tmp/elsewhere/more dots/more
-find /tmp/ds /tmp/elsewhere -type f -print0 | sort -z | xargs -0 md5sum > /tmp/dataset.md5
-"""
+from support.containers import NB_GID, NB_UID, offline_box, one_line_error, payload, running
 
 SKIPPED = {  # file: why, as retrain prints it
     "/tmp/ds/loop": "a link back to the dataset folder (a loop)",
@@ -49,7 +25,7 @@ SKIPPED = {  # file: why, as retrain prints it
 
 @pytest.fixture(scope="module")
 def box():
-    with offline_box(SETUP) as c:
+    with offline_box(payload("hostile_setup.sh")) as c:
         yield c
 
 
@@ -136,32 +112,11 @@ def test_a_class_whose_only_image_is_held_out_is_an_error(box):
                          "testing set): add images to it"]
 
 
-FOREIGN = r"""
-import os, shutil
-from pathlib import Path
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import keras
-L = keras.layers
-models = {
-    "head-only": [keras.Input((1280,)), L.Dense(5, activation="softmax")],
-    "grayscale": [keras.Input((64, 64, 1)), L.Flatten(), L.Dense(5, activation="softmax")],
-    "small-input": [keras.Input((96, 96, 3)), L.Conv2D(4, 3), L.GlobalAveragePooling2D(), L.Dense(5, activation="softmax")],
-}
-for name, layers in models.items():
-    d = Path("/tmp/foreign") / name
-    d.mkdir(parents=True)
-    keras.Sequential(layers).save(d / "model.keras")
-    shutil.copy("/tmp/models/retrained/labels.txt", d)
-d = Path("/tmp/foreign/not-a-model"); d.mkdir()
-(d / "model.keras").write_text("hello"); shutil.copy("/tmp/models/retrained/labels.txt", d)
-shutil.copytree("/tmp/models/retrained", "/tmp/foreign/other-labels")
-Path("/tmp/foreign/other-labels/labels.txt").write_text("cats\ndogs\n")
-"""
 
 
 @pytest.fixture(scope="module")
 def foreign(box, hostile_run):
-    p = box.exec("python", "-c", FOREIGN)
+    p = box.exec("python", "-c", payload("foreign_files.py"))
     assert p.returncode == 0, p.stderr
 
 

@@ -3,7 +3,7 @@ import json
 import tomllib
 
 import pytest
-from support.containers import REPO, REQUIREMENTS, VARIANT, direct_requirements
+from support.containers import REPO, REQUIREMENTS, VARIANT, direct_requirements, payload
 
 pytestmark = pytest.mark.variant
 
@@ -15,24 +15,13 @@ MODULE = {
     "jupyterhub": "jupyterhub.singleuser",
 }
 
-IMPORT_ALL = """
-import importlib, importlib.metadata as md, json, sys
-out = {}
-for dist, module in json.loads(sys.argv[1]).items():
-    try:
-        importlib.import_module(module)
-        out[dist] = {"version": md.version(dist), "error": None}
-    except Exception as e:
-        out[dist] = {"version": None, "error": repr(e)}
-print(json.dumps(out))
-"""
 
 
 @pytest.fixture(scope="session")
 def imported(host):
     """Import every direct requirement in one Python process in the container."""
     mapping = {d: MODULE.get(d, d.replace("-", "_")) for d in LIBRARIES}
-    out = host.check_output("python -c %s %s", IMPORT_ALL, json.dumps(mapping))
+    out = host.check_output("python -c %s %s", payload("import_all.py"), json.dumps(mapping))
     return json.loads(out)
 
 

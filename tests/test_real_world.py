@@ -5,23 +5,12 @@ import json
 import re
 
 import pytest
-from support.containers import offline_box, one_line_error, run
-
-SETUP = r"""set -e
-python -m dlkit.textures /tmp/mac --per_class 40 --seed 1 >/dev/null
-cd /tmp/mac
-mkdir -p __MACOSX/dots && cp dots/dots_0000.jpg __MACOSX/dots/._dots_0000.jpg
-cp dots/dots_0001.jpg dots/._dots_0001.jpg
-echo x > dots/.DS_Store && echo x > rings/Thumbs.db && echo x > stripes/desktop.ini
-cp rings/rings_0000.jpg stray.jpg
-python -m dlkit.textures /tmp/lopsided --per_class 100 --seed 2 --classes stripes dots >/dev/null
-rm /tmp/lopsided/dots/dots_00[1-9]*
-"""
+from support.containers import offline_box, one_line_error, payload, run
 
 
 @pytest.fixture(scope="module")
 def box():
-    with offline_box(SETUP) as c:
+    with offline_box(payload("real_world_setup.sh")) as c:
         yield c
 
 
@@ -77,62 +66,16 @@ def test_a_lopsided_dataset_is_warned_about_and_its_small_class_reported(box):
                      p.stdout, re.M)
 
 
-PHONE = r"""
-import json, numpy as np
-from PIL import Image
-from dlkit.images import read_image
-stored = np.zeros((100, 200, 3), np.uint8)
-stored[:, :100] = (255, 0, 0)     # as the sensor stored it: red left, blue right
-stored[:, 100:] = (0, 0, 255)
-exif = Image.Exif()
-exif[0x0112] = 6                  # "rotate 90 degrees clockwise to view": a phone held upright
-Image.fromarray(stored).save("/tmp/phone.jpg", exif=exif, quality=95)
-upright = np.asarray(read_image("/tmp/phone.jpg"))
-print(json.dumps({"shape": upright.shape, "top": upright[10, 50].tolist(), "bottom": upright[190, 50].tolist()}))
-"""
 
 
 def test_a_phone_photo_is_read_upright(box):
-    p = box.exec("python", "-c", PHONE)
+    p = box.exec("python", "-c", payload("phone_photo.py"))
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
     assert got["shape"] == [200, 100, 3]
     assert got["top"] == pytest.approx([255, 0, 0], abs=8) and got["bottom"] == pytest.approx([0, 0, 255], abs=8)
 
 
-MODES = r"""
-import io, json, numpy as np
-from PIL import Image, ImageCms
-from dlkit.images import read_image
-def saved(image, fmt, **kw):
-    path = f"/tmp/mode-{len(cases)}.{fmt.lower()}"
-    image.save(path, fmt, **kw)
-    return path
-cases = {}
-cases["1 PNG"] = saved(Image.new("1", (8, 8), 1), "PNG")
-cases["L PNG"] = saved(Image.new("L", (8, 8), 128), "PNG")
-cases["LA PNG, transparent"] = saved(Image.new("LA", (8, 8), (0, 0)), "PNG")
-cases["P PNG, transparent index"] = saved(Image.new("P", (8, 8), 0), "PNG", transparency=0)
-cases["RGBA PNG, opaque"] = saved(Image.new("RGBA", (8, 8), (200, 30, 60, 255)), "PNG")
-cases["RGBA PNG, half transparent black"] = saved(Image.new("RGBA", (8, 8), (0, 0, 0, 128)), "PNG")
-cases["I;16 PNG (16-bit grey)"] = saved(Image.fromarray(np.full((8, 8), 40000, np.uint16)), "PNG")
-cases["I TIFF (32-bit grey)"] = saved(Image.fromarray(np.full((8, 8), 40000, np.int32)), "TIFF")
-cases["F TIFF (float grey)"] = saved(Image.fromarray(np.full((8, 8), 0.5, np.float32)), "TIFF")
-cases["CMYK JPEG"] = saved(Image.new("CMYK", (8, 8), (0, 255, 255, 0)), "JPEG", quality=95)
-to_lab = ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB")
-cases["LAB TIFF"] = saved(ImageCms.applyTransform(Image.new("RGB", (8, 8), (200, 30, 60)), to_lab), "TIFF")
-palette = Image.new("P", (8, 8), 1)
-palette.putpalette([0, 0, 0, 0, 128, 0])
-cases["P GIF"] = saved(palette, "GIF")
-cases["RGB WEBP"] = saved(Image.new("RGB", (8, 8), (200, 30, 60)), "WEBP", lossless=True)
-cases["RGB BMP"] = saved(Image.new("RGB", (8, 8), (200, 30, 60)), "BMP")
-out = {}
-for name, path in cases.items():
-    with Image.open(path) as im:
-        mode = im.mode
-    out[name] = {"mode": mode, "rgb": np.asarray(read_image(path))[4, 4].tolist()}
-print(json.dumps(out))
-"""
 EXPECTED = {  # case: (the mode Pillow opens it in, the RGB a viewer shows)
     "1 PNG": ("1", (255, 255, 255)),
     "L PNG": ("L", (128, 128, 128)),
@@ -153,7 +96,7 @@ EXPECTED = {  # case: (the mode Pillow opens it in, the RGB a viewer shows)
 
 @pytest.fixture(scope="module")
 def modes(box):
-    p = box.exec("python", "-c", MODES)
+    p = box.exec("python", "-c", payload("pixel_modes.py"))
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 

@@ -3,20 +3,7 @@ gid 100 (docker-stacks) or gid 0 (OpenShift, Kubeflow) writes home, work, models
 import secrets
 
 import pytest
-from support.containers import WORKDIR, http_get, run, running, wait_for
-
-WHEEL = r'''
-import base64, hashlib, pathlib, zipfile
-files = {"mine/__init__.py": b"ANSWER = 42\n",
-         "mine-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: mine\nVersion: 1.0\n",
-         "mine-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-record = "".join(f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
-                 for n, d in files.items()) + "mine-1.0.dist-info/RECORD,,\n"
-with zipfile.ZipFile("/tmp/mine-1.0-py3-none-any.whl", "w") as z:
-    for n, d in files.items():
-        z.writestr(n, d)
-    z.writestr("mine-1.0.dist-info/RECORD", record)
-'''
+from support.containers import WORKDIR, http_get, payload, run, running, wait_for
 
 
 def test_the_entry_points_are_docker_stacks_ones(image):
@@ -90,7 +77,7 @@ def test_an_arbitrary_uid_with_gid_0_or_100_writes_home_work_models_and_the_venv
     token = secrets.token_hex(8)
     with running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", "--user", f"12345:{gid}") as c:
         c.wait_healthy(timeout=90)
-        assert c.exec("python", "-c", WHEEL).returncode == 0
+        assert c.exec("python", "-c", payload("make_wheel.py")).returncode == 0
         script = ("set -e; touch ~/in-home models/in-models notebooks/in-notebooks; "
                   "echo ' ' >> notebooks/00_deep_learning_in_5_steps.ipynb; "
                   "pip install -q --no-index /tmp/mine-1.0-py3-none-any.whl; "

@@ -4,7 +4,8 @@
 
 The same 3,000 bottlenecks (1,280 features, 4 classes, generated with seed 0), the same split, the
 same 4,000 steps of 100, SGD at 0.01, one TensorFlow thread (as a cached re-run of ./retrain.sh):
-- loop          today's dlkit.fastloop: a graph loop, a report every 10 steps, TensorBoard inside
+- classic-head  the lesson's: dlkit.training.ClassicHead, whose train_step runs a report interval
+                (10 steps) in the graph, fit(steps_per_execution=100), ClassicReport's lines
 - fit-epochs    model.fit, steps_per_execution=10, an epoch per report (validation_data), the
                 classic lines from a callback (reports.fit_callback), keras.callbacks.TensorBoard
 - fit-callback  model.fit of one 4,000-step epoch, steps_per_execution=10, a batch-end callback
@@ -18,13 +19,12 @@ import io
 import json
 import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from dlkit import fastloop, reports
+from dlkit import reports, training
 from dlkit.assets import import_keras
 
 VARIANT, LOGS = sys.argv[1], Path(sys.argv[2])
@@ -51,11 +51,11 @@ def batches(index, size, count):
     return tf.data.Dataset.from_tensor_slices(picks).map(lambda b: (tf.gather(features, b), tf.gather(labels, b)))
 
 
-def compile_head(steps_per_execution):
+def compile_head(steps_per_execution, metrics=("accuracy",)):
     head.compile(
         optimizer=keras.optimizers.SGD(0.01),
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=list(metrics),
         steps_per_execution=steps_per_execution,
     )
 
@@ -78,20 +78,7 @@ class Lines(keras.callbacks.Callback):
 history = []
 t = time.monotonic()
 with contextlib.redirect_stdout(io.StringIO()):
-    if VARIANT == "loop":
-        session = fastloop.Session.__new__(fastloop.Session)  # only what train() reads: no images here
-        session.keras, session.strategy, session.rng = keras, tf.distribute.get_strategy(), np.random.default_rng(0)
-        args = types.SimpleNamespace(
-            how_many_training_steps=STEPS,
-            eval_step_interval=INTERVAL,
-            train_batch_size=BATCH,
-            validation_batch_size=BATCH,
-            flip_left_right=False,
-            random_scale=0,
-            random_brightness=0,
-        )
-        history = session.train(head, scores, keras.optimizers.SGD(0.01), x, y, split, None, args, LOGS)
-    elif VARIANT == "fit-epochs":
+    if VARIANT == "fit-epochs":
         compile_head(INTERVAL)
         head.fit(
             batches(train, BATCH, STEPS),
@@ -105,6 +92,20 @@ with contextlib.redirect_stdout(io.StringIO()):
     elif VARIANT == "fit-callback":
         compile_head(INTERVAL)
         head.fit(batches(train, BATCH, STEPS), epochs=1, steps_per_epoch=STEPS, verbose=0, callbacks=[Lines(history)])
+    elif VARIANT == "classic-head":
+        head = training.ClassicHead(
+            [keras.Input((d,)), scores, keras.layers.Softmax(name="probabilities")],
+            (x[val], y[val]),
+            BATCH,
+            STEPS,
+            INTERVAL,
+        )
+        compile_head(1000 // INTERVAL, metrics=())
+        head.fit(
+            training.interval_batches(x[train], y[train], STEPS, BATCH, INTERVAL, rng),
+            verbose=0,
+            callbacks=[training.ClassicReport(history, LOGS)],
+        )
     elif VARIANT == "fit-bare":
         compile_head(1000)
         head.fit(batches(train, BATCH, STEPS), epochs=1, steps_per_epoch=STEPS, verbose=0)

@@ -1,7 +1,7 @@
 """What a training run shows and leaves behind: the classic lines, plots, metrics, an atomic save.
 
-- `step_lines`: the classic retrain.py progress lines, and the history row they stand for;
-  `fit_callback`: the same lines from Keras' model.fit.
+- `report_steps`: the steps that print them; `step_lines`: the classic retrain.py progress
+  lines, and the history row they stand for; `fit_callback`: the same lines after each epoch of fit.
 - `per_class_accuracy`: each class's own accuracy, next to the classic overall line.
 - `ema`: TensorBoard's smoothing; `plot_curves`, `plot_confusion`: PNGs of a run.
 - `output_folder`: a private staging folder for a run's files, checked before the slow part (and
@@ -25,6 +25,11 @@ from .errors import UserError
 
 def fmt(acc, n):
     return "n/a (N=0: no images in this set)" if acc is None else f"{acc * 100:.1f}% (N={n})"
+
+
+def report_steps(steps, every):
+    """The steps that report: 0, every `every` steps, and the last (as the classic did)."""
+    return sorted({0, steps - 1, *range(0, steps, every)})
 
 
 def step_lines(step, accuracy, loss, val_accuracy, val_loss, n_val):

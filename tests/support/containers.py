@@ -30,6 +30,11 @@ NB_USER, NB_UID, NB_GID = "jovyan", 1000, 100
 WORKDIR = f"/home/{NB_USER}/work"
 
 
+def payload(name):
+    """The text of tests/payloads/NAME: a program the tests send into a container (python -c, bash -c)."""
+    return (REPO / "tests" / "payloads" / name).read_text()
+
+
 def docker(*args, check=True, timeout=300, **kw):
     """Run the docker CLI; return the CompletedProcess with text output."""
     return subprocess.run(["docker", *args], check=check, timeout=timeout, capture_output=True, text=True, **kw)

@@ -13,7 +13,7 @@ import time
 
 import websocket
 
-from .containers import REPO, http_get
+from .containers import REPO, http_get, payload
 from .notebook_client import execute_request
 
 KERNELS = 8
@@ -22,18 +22,6 @@ MEMORY_BOUND_MIB = 4096  # stated bound for 8 kernels; measured peak ~2.7 GiB (C
 NOTEBOOKS = sorted(p.name for p in (REPO / "examples" / "notebooks").glob("*.ipynb"))
 CLIENT = (REPO / "tests" / "support" / "notebook_client.py").read_text()
 LATENCY_EVERY = 0.25
-# What every kernel runs: import TensorFlow/Keras, fit a small network, print its accuracy.
-FIT = """
-import numpy as np, keras
-rng = np.random.default_rng(0)
-x = rng.normal(size=(4000, 20)).astype("float32")
-y = (x[:, :10].sum(1) > x[:, 10:].sum(1)).astype("int32")
-model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(64, activation="relu"),
-                          keras.layers.Dense(2, activation="softmax")])
-model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(x, y, epochs=10, batch_size=64, verbose=0)
-print("accuracy", round(history.history["accuracy"][-1], 3))
-"""
 # cgroup v2 (memory.stat "anon") or v1 ("total_rss"), inside the container.
 MEMORY = "cat /sys/fs/cgroup/memory.stat 2>/dev/null || cat /sys/fs/cgroup/memory/memory.stat"
 
@@ -64,7 +52,8 @@ def execute(ws, code, timeout=60):
 
 
 def run_load(container, token, kernels=8, timeout=600):
-    """Start `kernels` kernels through the REST API, run FIT in all of them at once; return figures."""
+    """Start `kernels` kernels through the REST API, run tests/payloads/kernel_fit.py in all of them at once;
+    return figures."""
     base = container.url(8888)[:-1]
     baseline = anon_bytes(container)
     ids = [json.loads(http_get(f"{base}/api/kernels", token, method="POST")[1])["id"] for _ in range(kernels)]
@@ -91,7 +80,7 @@ def run_load(container, token, kernels=8, timeout=600):
         try:
             ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
             try:
-                out, error = execute(ws, FIT, timeout)
+                out, error = execute(ws, payload("kernel_fit.py"), timeout)
             finally:
                 ws.close()
         except Exception as e:  # noqa: BLE001 - a dead kernel or socket is a result to report

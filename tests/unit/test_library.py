@@ -150,6 +150,19 @@ def test_a_file_that_is_not_an_image_is_one_line(tmp_path):
         images.read_image(tmp_path / "empty.jpg")
 
 
+@pytest.mark.parametrize(
+    ("steps", "every", "expected"),
+    [(25, 10, [0, 10, 20, 24]), (30, 10, [0, 10, 20, 29]), (30, 15, [0, 15, 29]), (1, 10, [0]), (3, 1, [0, 1, 2])],
+)
+def test_the_classic_lines_come_every_interval_and_at_the_last_step(steps, every, expected):
+    assert reports.report_steps(steps, every) == expected
+
+
+def test_4000_steps_report_401_times():
+    reported = reports.report_steps(4000, 10)
+    assert len(reported) == 401 and reported[:2] == [0, 10] and reported[-2:] == [3990, 3999]
+
+
 def test_smoothing_is_tensorboard_s_moving_average():
     assert len(reports.ema([])) == 0
     assert reports.ema([1.0, 1.0, 1.0]) == pytest.approx([1.0, 1.0, 1.0])

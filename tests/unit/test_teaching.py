@@ -39,12 +39,13 @@ def test_an_example_is_one_short_file_with_a_docstring(path):
     assert not imported_modules(path) & {p.stem for p in EXAMPLES}
 
 
-def test_retrain_shows_the_lesson_and_calls_the_fast_loop_by_name():
+def test_retrain_shows_the_lesson_and_trains_with_keras_fit():
     text = (REPO / "examples" / "retrain.py").read_text()
     assert len(text.splitlines()) <= 180
-    steps = ("dataset.scan(", "BottleneckCache(", "dataset.split(", "keras.layers.Dense(", "Softmax(", "head.fit(")
-    for step in steps + ("session.train(", "save_atomically("):
+    steps = ("dataset.scan(", "BottleneckCache(", "dataset.split(", "keras.layers.Dense(", "Softmax(")
+    for step in steps + ("head.compile(", "steps_per_execution=", "head.fit(", "save_atomically("):
         assert step in text, step
+    assert "--simple" not in text and "session.train(" not in text  # one training path
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
