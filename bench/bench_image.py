@@ -10,6 +10,7 @@
 - import tensorflow  in a fresh container, median of N
 Standard library only; the build goes through docker/harness/build.sh like `make build`.
 """
+
 import argparse
 import json
 import os
@@ -31,8 +32,12 @@ def sh(*cmd, **kw):
 
 def timed_build():
     t = time.monotonic()
-    subprocess.run([str(REPO / "docker/harness/build.sh"), VARIANT, IMAGE], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(REPO / "docker/harness/build.sh"), VARIANT, IMAGE],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.monotonic() - t
 
 
@@ -61,8 +66,15 @@ def run_to_healthy():
 
 
 def import_tensorflow():
-    out = sh("docker", "run", "--rm", TAG, "python", "-c",
-             "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)")
+    out = sh(
+        "docker",
+        "run",
+        "--rm",
+        TAG,
+        "python",
+        "-c",
+        "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)",
+    )
     return float(out.strip().splitlines()[-1])
 
 
@@ -82,8 +94,9 @@ def main():
     results["warm_rebuild_after_example_edit_s"] = warm_rebuild()
     results["image_size_gb"] = int(sh("docker", "image", "inspect", "-f", "{{.Size}}", TAG)) / 1e9
     for other in ("cpu", "cuda"):  # the other variant too, when it is built
-        p = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", f"{IMAGE}:{other}"],
-                           capture_output=True, text=True)
+        p = subprocess.run(
+            ["docker", "image", "inspect", "-f", "{{.Size}}", f"{IMAGE}:{other}"], capture_output=True, text=True
+        )
         if other != VARIANT and p.returncode == 0:
             results[f"image_size_{other}_gb"] = int(p.stdout) / 1e9
     results["run_to_healthy_s"] = statistics.median(run_to_healthy() for _ in range(args.runs))
@@ -97,9 +110,19 @@ def main():
         verdict = "" if target is None else ("  ok (<= %g)" % target if value <= target else "  OVER %g" % target)
         print(f"  {key:36s} {value:8.2f}{verdict}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"image": TAG, "machine": machine, "results": results,
-                                          "targets": targets, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                                         indent=2) + "\n")
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "image": TAG,
+                "machine": machine,
+                "results": results,
+                "targets": targets,
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

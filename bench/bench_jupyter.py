@@ -8,6 +8,7 @@
 2. A small Keras fit in N kernels at once (tests/jupyter_load.py, the load tests/test_load.py
    checks): wall time, memory (peak and per kernel), GET /api latency while they work.
 """
+
 import argparse
 import json
 import os
@@ -51,23 +52,39 @@ def main():
     results = {
         "notebook_suite_s": sum(notebooks.values()),
         **{f"notebook {nb.split('_', 1)[0]}_s": v for nb, v in notebooks.items()},
-        "kernels": r["kernels"], "kernels_ok": ok, "wall_s": r["wall_s"], "fit_s_slowest": fits[-1],
-        "memory_peak_mib": r["memory_peak_mib"], "memory_per_kernel_mib": r["memory_per_kernel_mib"],
-        "api_latency_p50_ms": r["api_latency_ms"]["p50"], "api_latency_p95_ms": r["api_latency_ms"]["p95"],
-        "api_latency_max_ms": r["api_latency_ms"]["max"], "api_probes": r["api_probes"],
+        "kernels": r["kernels"],
+        "kernels_ok": ok,
+        "wall_s": r["wall_s"],
+        "fit_s_slowest": fits[-1],
+        "memory_peak_mib": r["memory_peak_mib"],
+        "memory_per_kernel_mib": r["memory_per_kernel_mib"],
+        "api_latency_p50_ms": r["api_latency_ms"]["p50"],
+        "api_latency_p95_ms": r["api_latency_ms"]["p95"],
+        "api_latency_max_ms": r["api_latency_ms"]["max"],
+        "api_probes": r["api_probes"],
         "api_failures": r["api_failures"],
     }
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
-    print(f"{IMAGE} on {machine}: notebooks through Jupyter (locked down); "
-          f"{args.kernels} kernels each fitting a small Keras model at once")
+    print(
+        f"{IMAGE} on {machine}: notebooks through Jupyter (locked down); "
+        f"{args.kernels} kernels each fitting a small Keras model at once"
+    )
     for key, value in results.items():
         print(f"  {key:26s} {value:10.1f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"image": IMAGE, "machine": machine, "results": results,
-                                          "bound": {"memory_mib": MEMORY_BOUND_MIB,
-                                                    "per": f"{KERNELS} kernels (tests/test_load.py)"},
-                                          "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                                         indent=2) + "\n")
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "image": IMAGE,
+                "machine": machine,
+                "results": results,
+                "bound": {"memory_mib": MEMORY_BOUND_MIB, "per": f"{KERNELS} kernels (tests/test_load.py)"},
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

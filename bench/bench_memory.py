@@ -10,6 +10,7 @@ Then it runs again under `--memory M --memory-swap M` for M = 256, 384, 512, ...
 succeeds: below that, the kernel kills it (exit 137). dlkit.machine.NEEDS_MIB holds these figures
 (rounded up) for the warning the examples and dl-doctor give. Writes bench/results/memory-cpu.json.
 """
+
 import argparse
 import json
 import os
@@ -39,11 +40,26 @@ LIMITS_MIB = [256, 384, 512, 640, 768, 1024, 1280, 1536, 2048]
 def docker_run(command, *extra):
     """(exit status, seconds, peak MiB or None) of command in a fresh offline container."""
     t = time.monotonic()
-    p = subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{VOLUME}:/home/jovyan/work/models",
-                        *extra, TAG, "bash", "-c", f"{command} >/dev/null 2>&1; s=$?; {PEAK}; exit $s"],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{VOLUME}:/home/jovyan/work/models",
+            *extra,
+            TAG,
+            "bash",
+            "-c",
+            f"{command} >/dev/null 2>&1; s=$?; {PEAK}; exit $s",
+        ],
+        capture_output=True,
+        text=True,
+    )
     out = p.stdout.split()
-    peak = int(out[-1]) / 2 ** 20 if out and out[-1].isdigit() else None
+    peak = int(out[-1]) / 2**20 if out and out[-1].isdigit() else None
     return p.returncode, time.monotonic() - t, peak
 
 
@@ -66,13 +82,24 @@ def main():
                 smallest = limit
                 break
         results[name] = {"peak_mib": round(peak or 0), "seconds": round(seconds, 1), "smallest_memory_mib": smallest}
-        print(f"  {name:16} peak {peak or 0:7.0f} MiB   runs under --memory {smallest}m   ({seconds:.1f} s)", flush=True)
+        print(
+            f"  {name:16} peak {peak or 0:7.0f} MiB   runs under --memory {smallest}m   ({seconds:.1f} s)", flush=True
+        )
     subprocess.run(["docker", "volume", "rm", "-f", VOLUME], capture_output=True)
     out = REPO / "bench" / "results" / "memory-cpu.json"
     earlier = json.loads(out.read_text())["results"] if out.exists() and args.only != sorted(PROGRAMS) else {}
-    out.write_text(json.dumps({"image": TAG, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                               "results": {**earlier, **results},
-                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "image": TAG,
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "results": {**earlier, **results},
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written: {out.relative_to(REPO)}")
 
 

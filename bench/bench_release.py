@@ -13,6 +13,7 @@
 Needs IMAGE:cpu-amd64 and IMAGE:cpu-arm64 (make build; make build-arm64), and root (the second
 engine). Standard library and tests/support only.
 """
+
 import argparse
 import json
 import os
@@ -65,8 +66,22 @@ def publish_pull_run(results):
         with fresh_engine() as laptop:
             t = time.monotonic()
             results["pull_s"], _ = timed("docker", *laptop, "pull", "-q", ref)
-            proc = subprocess.Popen(["docker", *laptop, "run", "--rm", "--network", "none", ref, "./retrain.sh",
-                                     "--how_many_training_steps", "50"], stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [
+                    "docker",
+                    *laptop,
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    ref,
+                    "./retrain.sh",
+                    "--how_many_training_steps",
+                    "50",
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             proc.stdout.readline()
             results["run_to_first_retrain_line_s"] = time.monotonic() - t - results["pull_s"]
             results["pull_to_first_retrain_line_s"] = time.monotonic() - t
@@ -93,8 +108,18 @@ def main():
     print(f"{REPOSITORY} on {machine}")
     for key, value in results.items():
         print(f"  {key:32s} {value:8.2f}")
-    Path(args.out).write_text(json.dumps({"image": REPOSITORY, "machine": machine, "results": results,
-                                          "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "image": REPOSITORY,
+                "machine": machine,
+                "results": results,
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

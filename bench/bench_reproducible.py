@@ -15,6 +15,7 @@ compares the two (path, mode, sha256 of every file of /opt/venv).
    instruction that made it; prints the table and what differs, writes bench/results/reproducible-*.json.
 Takes the two images' full build time; both are tagged IMAGE:VARIANT-repro-a / -b (removed after).
 """
+
 import argparse
 import hashlib
 import json
@@ -37,8 +38,13 @@ def build(variant, tag):
     sh("docker", "builder", "prune", "-af")
     start = time.monotonic()
     env = {**os.environ, "EXTRA_BUILD_ARGS": "--no-cache"}
-    subprocess.run([str(REPO / "docker/harness/build.sh"), variant, IMAGE], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(REPO / "docker/harness/build.sh"), variant, IMAGE],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seconds = time.monotonic() - start
     sh("docker", "tag", f"{IMAGE}:{variant}", tag)
     return seconds
@@ -48,9 +54,11 @@ def layers(tag):
     """[(diff ID, instruction)] of an image, base first. `docker history` shows the instructions
     that made no layer (ENV, LABEL...) as 0B, as WORKDIR that made one (counted)."""
     ids = json.loads(sh("docker", "image", "inspect", tag))[0]["RootFS"]["Layers"]
-    history = [json.loads(line) for line in sh("docker", "history", "--no-trunc", "--format", "{{json .}}", tag).splitlines()]
+    history = [
+        json.loads(line) for line in sh("docker", "history", "--no-trunc", "--format", "{{json .}}", tag).splitlines()
+    ]
     made = [h["CreatedBy"] for h in reversed(history) if h["Size"] != "0B" or h["CreatedBy"].startswith("WORKDIR")]
-    made = (["(base)"] * (len(ids) - len(made)) + made)[-len(ids):]
+    made = (["(base)"] * (len(ids) - len(made)) + made)[-len(ids) :]
     return list(zip(ids, made))
 
 
@@ -80,8 +88,17 @@ def layer_headers(tag, wanted):
             with tarfile.open(fileobj=stream, mode="r|") as layer:
                 for m in layer:
                     content = hashlib.sha256(layer.extractfile(m).read()).hexdigest() if m.isreg() else ""
-                    headers[m.name] = (m.mtime, m.mode, m.uid, m.gid, m.size, m.linkname,
-                                       tuple(sorted(m.pax_headers.items())), content, len(headers))
+                    headers[m.name] = (
+                        m.mtime,
+                        m.mode,
+                        m.uid,
+                        m.gid,
+                        m.size,
+                        m.linkname,
+                        tuple(sorted(m.pax_headers.items())),
+                        content,
+                        len(headers),
+                    )
             while stream.read(1 << 20):
                 pass
             diff_id = "sha256:" + stream.sha.hexdigest()
@@ -117,26 +134,49 @@ def short(instruction):
 def venv_stage(variant, emulated):
     """{path: "mode<TAB>sha256"} of /opt/venv as the Dockerfile's venv-arm64 stage makes it: on the
     build machine, or under emulation as if the build machine were arm64; and the seconds it took."""
-    args = ["docker", "build", "-f", str(REPO / "docker/Dockerfile"), "--platform", "linux/arm64",
-            "--target", "venv-arm64", "--build-arg", f"VARIANT={variant}", "--output", "type=tar,dest=-"]
+    args = [
+        "docker",
+        "build",
+        "-f",
+        str(REPO / "docker/Dockerfile"),
+        "--platform",
+        "linux/arm64",
+        "--target",
+        "venv-arm64",
+        "--build-arg",
+        f"VARIANT={variant}",
+        "--output",
+        "type=tar,dest=-",
+    ]
     native = sh("docker", "version", "-f", "{{.Server.Arch}}").strip()
     for arch, wanted in ((native, not emulated), ("arm64", emulated)):
         if wanted:
             base = f"local/debian:bookworm-slim-{arch}"
             if sh("docker", "image", "ls", "-q", base).strip() == "":
                 base = sh("python3", str(REPO / "docker/harness/dockerfile.py"), "arg", "BASE_IMAGE").strip()
-            args += ["--build-arg", f"BUILD_BASE_IMAGE={base}"] + (["--build-arg", "BUILDPLATFORM=linux/arm64"] if emulated else [])
+            args += ["--build-arg", f"BUILD_BASE_IMAGE={base}"] + (
+                ["--build-arg", "BUILDPLATFORM=linux/arm64"] if emulated else []
+            )
     if os.environ.get("CA_BUNDLE"):
         args += ["--secret", f"id=ca,src={os.environ['CA_BUNDLE']}"]
     start = time.monotonic()
-    build = subprocess.Popen(args + [str(REPO)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    build = subprocess.Popen(
+        args + [str(REPO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     out = {}
     with tarfile.open(fileobj=build.stdout, mode="r|") as tar:
         for m in tar:
             if m.name.startswith("opt/venv"):
-                what = ("-> " + m.linkname if m.issym() else
-                        hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isreg() else "-")
+                what = (
+                    "-> " + m.linkname
+                    if m.issym()
+                    else hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+                    if m.isreg()
+                    else "-"
+                )
                 kind = {tarfile.DIRTYPE: 0o40000, tarfile.SYMTYPE: 0o120000}.get(m.type, 0o100000)
                 out["/" + m.name.rstrip("/")] = f"{m.mode | kind:o}\t{what}"
     if build.wait():
@@ -148,9 +188,11 @@ def compare_emulated(variant):
     native, native_s = venv_stage(variant, emulated=False)
     emulated, emulated_s = venv_stage(variant, emulated=True)
     differ = sorted(p for p in set(native) | set(emulated) if native.get(p) != emulated.get(p))
-    print(f"/opt/venv of the venv-arm64 stage, made on the build machine ({native_s:.0f} s) and under "
-          f"emulation ({emulated_s:.0f} s; both perhaps cached): {len(native)} and {len(emulated)} entries "
-          f"(path, mode, sha256); differing: {len(differ)}")
+    print(
+        f"/opt/venv of the venv-arm64 stage, made on the build machine ({native_s:.0f} s) and under "
+        f"emulation ({emulated_s:.0f} s; both perhaps cached): {len(native)} and {len(emulated)} entries "
+        f"(path, mode, sha256); differing: {len(differ)}"
+    )
     for p in differ[:20]:
         print(f"  {p}: {native.get(p, '(absent)')} | {emulated.get(p, '(absent)')}")
     return 1 if differ else 0
@@ -173,8 +215,10 @@ def main():
     a, b = manifests
     differ = sorted(p for p in set(a) | set(b) if a.get(p) != b.get(p))
     la, lb = layers(tags[0]), layers(tags[1])
-    print(f"two no-cache builds of {IMAGE}:{args.variant} at {sh('git', '-C', str(REPO), 'rev-parse', '--short=12', 'HEAD').strip()}"
-          f": {seconds[0]:.0f} s and {seconds[1]:.0f} s")
+    print(
+        f"two no-cache builds of {IMAGE}:{args.variant} at {sh('git', '-C', str(REPO), 'rev-parse', '--short=12', 'HEAD').strip()}"
+        f": {seconds[0]:.0f} s and {seconds[1]:.0f} s"
+    )
     print(f"manifest: {len(a)} and {len(b)} entries; differing: {len(differ)}")
     for p in differ[:20]:
         print(f"  {a.get(p, '(absent)')}\n  {b.get(p, '(absent)')}")
@@ -189,8 +233,12 @@ def main():
         if ida != idb and ida in ha and idb in hb:
             print(f"{'':12} differs by: {why(ha[ida], hb[idb])}")
     print(f"\nlayers: {same} of {len(la)} identical")
-    results = {"seconds": seconds, "manifest_entries": [len(a), len(b)], "manifest_differing": differ,
-               "layers": [{"instruction": short(w), "same": x == y} for (x, w), (y, _) in zip(la, lb)]}
+    results = {
+        "seconds": seconds,
+        "manifest_entries": [len(a), len(b)],
+        "manifest_differing": differ,
+        "layers": [{"instruction": short(w), "same": x == y} for (x, w), (y, _) in zip(la, lb)],
+    }
     (REPO / "bench" / "results" / f"reproducible-{args.variant}.json").write_text(json.dumps(results, indent=2) + "\n")
     for t in tags:
         sh("docker", "rmi", t)

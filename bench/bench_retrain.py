@@ -18,6 +18,7 @@ tutorial's) from a Keras .h5 weights file, with untrained weights (tests/untrain
 real ones are unreachable here; the compute is the same), on all-JPEG images of flower_photos'
 sizes (320-500 px). Its times are the users'; its accuracy means nothing.
 """
+
 import argparse
 import json
 import os
@@ -36,8 +37,6 @@ TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
 PAYLOADS = REPO / "bench" / "payloads"  # programs run in the container
 
 
-
-
 def docker(*args, timeout=3600):
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=timeout)
 
@@ -53,8 +52,13 @@ def main():
     ap.add_argument("--per_class", type=int, default=918)
     ap.add_argument("--backbone", default="")
     ap.add_argument("--raw_images", type=int, default=600, help="images for the raw predict figure")
-    ap.add_argument("--upstream_shape", nargs="?", const="efficientnet_b0", choices=sorted(UPSTREAM),
-                    help="an upstream backbone, untrained, on flower_photos-sized JPEGs: the users' runs, timed")
+    ap.add_argument(
+        "--upstream_shape",
+        nargs="?",
+        const="efficientnet_b0",
+        choices=sorted(UPSTREAM),
+        help="an upstream backbone, untrained, on flower_photos-sized JPEGs: the users' runs, timed",
+    )
     args = ap.parse_args()
 
     cid = docker("run", "-d", "--network", "none", TAG, "sleep", "infinity").stdout.strip()
@@ -63,7 +67,17 @@ def main():
         docker("exec", cid, "python", "-m", "dlkit.textures", "/tmp/ds", "--per_class", str(args.per_class), *dataset)
         if args.upstream_shape:
             args.backbone = install_untrained_backbone(Container(cid), args.upstream_shape)["name"]
-        raw = json.loads(docker("exec", cid, "python", "-c", (PAYLOADS / "raw_predict.py").read_text(), args.backbone, str(args.raw_images)).stdout.splitlines()[-1])
+        raw = json.loads(
+            docker(
+                "exec",
+                cid,
+                "python",
+                "-c",
+                (PAYLOADS / "raw_predict.py").read_text(),
+                args.backbone,
+                str(args.raw_images),
+            ).stdout.splitlines()[-1]
+        )
         backbone = raw["backbone"]
         retrain = ["./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", backbone]
         first_s, first_out = timed(cid, "python", "-c", (PAYLOADS / "peak_memory.py").read_text(), *retrain)
@@ -112,13 +126,28 @@ def main():
         if t:
             ok = v >= t[1] if t[0] == ">=" else v <= t[1]
             verdict = f"  {'ok' if ok else 'MISSED'} ({t[0]} {t[1]})"
-        shown = (v if isinstance(v, str) or v is None else " ".join(f"{x:.3f}" for x in v) if isinstance(v, list)
-                 else f"{v:10.3f}")
+        shown = (
+            v
+            if isinstance(v, str) or v is None
+            else " ".join(f"{x:.3f}" for x in v)
+            if isinstance(v, list)
+            else f"{v:10.3f}"
+        )
         print(f"  {k:34s} {shown}{verdict}")
     out = REPO / "bench" / "results" / f"retrain-{backbone}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"image": TAG, "machine": machine, "results": results,
-                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "image": TAG,
+                "machine": machine,
+                "results": results,
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

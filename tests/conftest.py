@@ -1,4 +1,5 @@
 """Fixtures for testing the built image; the helpers they use are in support/ (shared with bench/)."""
+
 import json
 import secrets
 

@@ -2,6 +2,7 @@
 
 The fetch path is exercised against a mirror served on 127.0.0.1 inside an offline container.
 """
+
 import hashlib
 import json
 import os
@@ -49,20 +50,44 @@ def mirror():
             "import sys, pathlib; p = pathlib.Path('/tmp/mirror'); p.mkdir();"
             f"(p / 'good.bin').write_bytes(bytes.fromhex('{PAYLOAD.hex()}'));"
             f"(p / 'tampered.bin').write_bytes(bytes.fromhex('{tampered.hex()}'));"
-            "pathlib.Path('/tmp/manifest.toml').write_text(sys.stdin.read())")
+            "pathlib.Path('/tmp/manifest.toml').write_text(sys.stdin.read())"
+        )
         p = c.exec("bash", "-c", f"python -c \"{script}\" <<'EOF'\n{MANIFEST}\nEOF")
         assert p.returncode == 0, p.stderr
-        assert c.exec("bash", "-c", "nohup python -m http.server 8765 --bind 127.0.0.1 "
-                                    "--directory /tmp/mirror >/tmp/http.log 2>&1 &").returncode == 0
-        c.exec("python", "-c", "import time, urllib.request as u\nfor _ in range(50):\n try: u.urlopen("
-                               "'http://127.0.0.1:8765/'); break\n except OSError: time.sleep(0.1)")
+        assert (
+            c.exec(
+                "bash",
+                "-c",
+                "nohup python -m http.server 8765 --bind 127.0.0.1 --directory /tmp/mirror >/tmp/http.log 2>&1 &",
+            ).returncode
+            == 0
+        )
+        c.exec(
+            "python",
+            "-c",
+            "import time, urllib.request as u\nfor _ in range(50):\n try: u.urlopen("
+            "'http://127.0.0.1:8765/'); break\n except OSError: time.sleep(0.1)",
+        )
         yield c
 
 
 def fetch(c, *args):
-    return c.exec("env", "DL_ASSETS_DIR=/tmp/assets", "dl-assets", "--manifest", "/tmp/manifest.toml", "fetch",
-                  "--profile", "test", "--dest", "/tmp/assets", "--mirror", "http://127.0.0.1:8765",
-                  "--mirror-only", *args)
+    return c.exec(
+        "env",
+        "DL_ASSETS_DIR=/tmp/assets",
+        "dl-assets",
+        "--manifest",
+        "/tmp/manifest.toml",
+        "fetch",
+        "--profile",
+        "test",
+        "--dest",
+        "/tmp/assets",
+        "--mirror",
+        "http://127.0.0.1:8765",
+        "--mirror-only",
+        *args,
+    )
 
 
 def test_a_good_file_from_the_mirror_is_installed_and_indexed(mirror):
@@ -81,12 +106,25 @@ def test_a_tampered_file_is_rejected_in_one_line_and_not_installed(mirror):
     assert p.returncode == 1
     assert len(lines) == 1 and lines[0].startswith("dl-assets: error: tampered: sha256 mismatch")
     assert mirror.exec("test", "-e", "/tmp/assets/tampered").returncode == 1
-    assert mirror.exec("bash", "-c", "ls /tmp/assets/.downloads 2>/dev/null | grep -c tampered").stdout.strip() in ("", "0")
+    assert mirror.exec("bash", "-c", "ls /tmp/assets/.downloads 2>/dev/null | grep -c tampered").stdout.strip() in (
+        "",
+        "0",
+    )
 
 
 def test_an_unreachable_source_is_one_line(mirror):
-    p = mirror.exec("dl-assets", "--manifest", "/tmp/manifest.toml", "fetch", "--profile", "test",
-                    "--only", "good", "--dest", "/tmp/elsewhere")
+    p = mirror.exec(
+        "dl-assets",
+        "--manifest",
+        "/tmp/manifest.toml",
+        "fetch",
+        "--profile",
+        "test",
+        "--only",
+        "good",
+        "--dest",
+        "/tmp/elsewhere",
+    )
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 1 and len(lines) == 1
     assert lines[0].startswith("dl-assets: error: good: could not download it; tried http://127.0.0.1:9/unreachable")
@@ -94,12 +132,14 @@ def test_an_unreachable_source_is_one_line(mirror):
 
 def test_a_backbone_entry_must_give_what_the_examples_read(mirror):
     """Examples take a backbone's input size and feature count from its entry, before building it."""
-    partial = MANIFEST.replace('name = "good"\nprovides = "weights"',
-                               'name = "good"\nprovides = "backbone"\n'
-                               'backbone = { architecture = "EfficientNetB0", input_size = 224 }')
+    partial = MANIFEST.replace(
+        'name = "good"\nprovides = "weights"',
+        'name = "good"\nprovides = "backbone"\nbackbone = { architecture = "EfficientNetB0", input_size = 224 }',
+    )
     assert partial != MANIFEST
-    p = mirror.exec("bash", "-c", f"cat > /tmp/partial.toml <<'EOF'\n{partial}\nEOF\n"
-                                  "dl-assets --manifest /tmp/partial.toml list")
+    p = mirror.exec(
+        "bash", "-c", f"cat > /tmp/partial.toml <<'EOF'\n{partial}\nEOF\ndl-assets --manifest /tmp/partial.toml list"
+    )
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.strip() == "dl-assets: error: manifest: backbone 'good' needs backbone = { features, preprocess }"
 
@@ -124,6 +164,8 @@ def test_a_missing_asset_says_how_to_get_it(host, assets):
     assert missing, "every asset of the manifest is installed: nothing to ask for"
     p = host.run(f"dl-assets path {missing[0]}")
     assert p.rc == 1
-    assert p.stderr.strip() == (f"dl-assets: error: asset '{missing[0]}' is not in this image (profile "
-                                f"{assets['profile']}); get it with: dl-assets fetch --only {missing[0]} "
-                                f"(needs the network or --mirror)")
+    assert p.stderr.strip() == (
+        f"dl-assets: error: asset '{missing[0]}' is not in this image (profile "
+        f"{assets['profile']}); get it with: dl-assets fetch --only {missing[0]} "
+        f"(needs the network or --mirror)"
+    )

@@ -1,4 +1,5 @@
 """How the image was built: the proxy CA stayed out, the compose file is safe by default."""
+
 import json
 import os
 import subprocess
@@ -30,8 +31,10 @@ def test_the_ca_bundle_given_as_secret_is_in_no_layer(host):
     if not bundle:
         pytest.skip("the image was built without CA_BUNDLE: there is no secret to look for")
     # The public CAs the image ships itself: Debian's bundle, certifi's, pip's vendored certifi.
-    shipped = host.check_output("cat /etc/ssl/certs/ca-certificates.crt $(python -m certifi) "
-                                "/opt/venv/lib/python3*/site-packages/pip/_vendor/certifi/cacert.pem")
+    shipped = host.check_output(
+        "cat /etc/ssl/certs/ca-certificates.crt $(python -m certifi) "
+        "/opt/venv/lib/python3*/site-packages/pip/_vendor/certifi/cacert.pem"
+    )
     image_certs = set(certificates(shipped))
     # What only the secret had: the proxy's CA, which no bundle in the image ships.
     secret_only = [c for c in certificates(Path(bundle).read_text()) if c not in image_certs]
@@ -53,8 +56,13 @@ def test_the_ca_bundle_given_as_secret_is_in_no_layer(host):
 
 
 def compose_config(env):
-    p = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
-                       capture_output=True, text=True, check=True, env={**os.environ, **env})
+    p = subprocess.run(
+        ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
     return json.loads(p.stdout)
 
 
@@ -73,8 +81,12 @@ def test_compose_mounts_data_and_models():
 
 
 def test_compose_gpu_profile_reserves_nvidia_devices():
-    p = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "--profile", "gpu", "config",
-                        "--format", "json"], capture_output=True, text=True, check=True)
+    p = subprocess.run(
+        ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "--profile", "gpu", "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     gpu = json.loads(p.stdout)["services"]["jupyter-gpu"]
     device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
@@ -93,8 +105,9 @@ def test_a_host_behind_an_intercepting_proxy_is_recognised():
 
     def verifies(cafile):
         try:
-            urllib.request.urlopen("https://pypi.org/simple/pip/", timeout=10,
-                                   context=ssl.create_default_context(cafile=cafile)).close()
+            urllib.request.urlopen(
+                "https://pypi.org/simple/pip/", timeout=10, context=ssl.create_default_context(cafile=cafile)
+            ).close()
             return True
         except urllib.error.URLError as e:
             if not isinstance(e.reason, ssl.SSLCertVerificationError):

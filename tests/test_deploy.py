@@ -1,6 +1,7 @@
 """The shipped deployments, read as their tools read them (no cluster here): the classroom hub's
 compose file (docker compose config) and the Zero-to-JupyterHub values (YAML). The hub itself
 runs in tests/hub (make test-hub)."""
+
 import json
 import os
 import re
@@ -14,8 +15,12 @@ VALUES = yaml.safe_load((REPO / "deploy" / "kubernetes" / "values.yaml").read_te
 
 
 def hub_compose(**env):
-    return subprocess.run(["docker", "compose", "-f", str(HUB / "docker-compose.yml"), "config", "--format", "json"],
-                          capture_output=True, text=True, env={**os.environ, **env})
+    return subprocess.run(
+        ["docker", "compose", "-f", str(HUB / "docker-compose.yml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def test_the_hub_needs_its_admins_named_and_listens_on_loopback():
@@ -31,7 +36,9 @@ def test_no_secret_is_written_in_the_deployments():
     for path in [*HUB.iterdir(), REPO / "deploy" / "kubernetes" / "values.yaml"]:
         if path.is_file():
             text = path.read_text()
-            assert not re.search(r"(secretToken|cookie_secret|api_token|CONFIGPROXY_AUTH_TOKEN|crypt_key)\s*[:=]\s*\S", text), path
+            assert not re.search(
+                r"(secretToken|cookie_secret|api_token|CONFIGPROXY_AUTH_TOKEN|crypt_key)\s*[:=]\s*\S", text
+            ), path
             assert not re.search(r"DummyAuthenticator|\"dummy\"|password\s*[:=]", text), path
 
 

@@ -1,5 +1,6 @@
 """The talk's other examples, run as users run them, offline: word algebra, spaCy, faces, tuning,
 learning curves. Concrete answers, and one-line errors for bad input."""
+
 import json
 import re
 
@@ -19,8 +20,10 @@ def ok(p):
     return p.stdout
 
 
-@pytest.mark.parametrize("expression, top", [
-    ("rome - italy + france", "paris"), ("king - man + woman", "queen"), ("Rome - Italy + France", "paris")])
+@pytest.mark.parametrize(
+    "expression, top",
+    [("rome - italy + france", "paris"), ("king - man + woman", "queen"), ("Rome - Italy + France", "paris")],
+)
 def test_word_algebra_finds_the_analogy(box, expression, top):
     lines = ok(box.exec("./word_algebra.sh", expression)).splitlines()
     assert len(lines) == 5
@@ -30,7 +33,10 @@ def test_word_algebra_finds_the_analogy(box, expression, top):
 
 
 def test_word_algebra_excludes_the_question_words(box):
-    words = [line.split()[0] for line in ok(box.exec("./word_algebra.sh", "rome - italy + france", "--topn", "10")).splitlines()]
+    words = [
+        line.split()[0]
+        for line in ok(box.exec("./word_algebra.sh", "rome - italy + france", "--topn", "10")).splitlines()
+    ]
     assert not {"rome", "italy", "france"} & set(words)
 
 
@@ -47,8 +53,14 @@ def test_word_algebra_evaluate_reports_sections(box):
 
 
 def test_spacy_finds_apple_as_an_organisation(box):
-    out = ok(box.exec("./spacy_nlp.sh", "Apple is looking at buying U.K. startup for $1 billion",
-                      "--output", "/tmp/spacy/apple.html"))
+    out = ok(
+        box.exec(
+            "./spacy_nlp.sh",
+            "Apple is looking at buying U.K. startup for $1 billion",
+            "--output",
+            "/tmp/spacy/apple.html",
+        )
+    )
     entities = re.search(r"^entities:\s+(.*)$", out, re.M).group(1)
     assert "Apple (ORG)" in entities and "U.K. (GPE)" in entities and "$1 billion (MONEY)" in entities
     assert re.search(r"^looking\s+look\s+VERB", out, re.M)
@@ -63,8 +75,10 @@ def test_spacy_reads_standard_input(box):
 
 
 def test_spacy_empty_text_is_one_line(box):
-    assert one_line_error(box.exec("./spacy_nlp.sh", "   "), "spacy_nlp") == \
-        "spacy_nlp: error: the text is empty: nothing to analyse"
+    assert (
+        one_line_error(box.exec("./spacy_nlp.sh", "   "), "spacy_nlp")
+        == "spacy_nlp: error: the text is empty: nothing to analyse"
+    )
 
 
 def test_faces_finds_exactly_one_face_on_the_astronaut(box):
@@ -78,12 +92,16 @@ def test_faces_finds_exactly_one_face_on_the_astronaut(box):
 
 def test_faces_rejects_a_file_that_is_not_an_image(box):
     box.exec("bash", "-c", "echo hello > /tmp/hello.jpg")
-    assert one_line_error(box.exec("./faces.sh", "/tmp/hello.jpg"), "faces") == "faces: error: /tmp/hello.jpg: not an image"
+    assert (
+        one_line_error(box.exec("./faces.sh", "/tmp/hello.jpg"), "faces")
+        == "faces: error: /tmp/hello.jpg: not an image"
+    )
 
 
 def test_tuning_is_reproducible_with_a_seed(box):
-    runs = [json.loads(ok(box.exec("./tune.sh", "--json", "--seed", "3", "--n_iter", "5", timeout=900)))
-            for _ in range(2)]
+    runs = [
+        json.loads(ok(box.exec("./tune.sh", "--json", "--seed", "3", "--n_iter", "5", timeout=900))) for _ in range(2)
+    ]
     assert [r["method"] for r in runs[0]] == ["grid", "random", "hyperopt"]
     best = [[(r["method"], r["eta0"], r["alpha"], r["cv_accuracy"]) for r in run] for run in runs]
     assert best[0] == best[1]
@@ -98,8 +116,12 @@ def test_tuning_prints_a_comparison_table(box):
 
 def test_learning_curves_show_overfitting(box):
     out = ok(box.exec("./learning_curves.sh", "--epochs", "80", "--output", "/tmp/curves.png", timeout=600))
-    plain = re.search(r"^plain\s+lowest validation loss ([\d.]+) at epoch (\d+); at the end: training loss ([\d.]+), "
-                      r"validation loss ([\d.]+)", out, re.M)
+    plain = re.search(
+        r"^plain\s+lowest validation loss ([\d.]+) at epoch (\d+); at the end: training loss ([\d.]+), "
+        r"validation loss ([\d.]+)",
+        out,
+        re.M,
+    )
     lowest, epoch, train_end, val_end = float(plain[1]), int(plain[2]), float(plain[3]), float(plain[4])
     assert epoch < 80 and val_end > lowest and train_end < lowest  # validation turned back up
     assert box.host.file("/tmp/curves.png").content.startswith(b"\x89PNG")
@@ -110,9 +132,11 @@ def test_import_keras_pauses_the_collector_only_for_the_import(box, collector):
     """dlkit.assets.import_keras pauses Python's cycle collector while TensorFlow and Keras load (the
     examples start 0.7 s sooner): afterwards it collects again, with the import's objects set
     aside (frozen); a collector the caller had turned off stays off, and nothing is frozen."""
-    script = ("import gc, sys; from dlkit.assets import import_keras\n"
-              "if sys.argv[1] == 'off': gc.disable()\n"
-              "import_keras(); print(gc.isenabled(), gc.get_freeze_count())")
+    script = (
+        "import gc, sys; from dlkit.assets import import_keras\n"
+        "if sys.argv[1] == 'off': gc.disable()\n"
+        "import_keras(); print(gc.isenabled(), gc.get_freeze_count())"
+    )
     enabled, frozen = ok(box.exec("python", "-c", script, collector, timeout=120)).split()
     if collector == "on":
         assert enabled == "True" and int(frozen) > 100_000

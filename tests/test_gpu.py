@@ -1,5 +1,6 @@
 """GPU readiness: dl-doctor in both images; in the CUDA image, its libraries and TensorFlow's CUDA
 build. Checks that need a real GPU skip, with the reason, where Docker has no NVIDIA runtime."""
+
 import json
 import shutil
 import subprocess
@@ -20,8 +21,9 @@ def gpu_available():
     return "nvidia" in runtimes or shutil.which("nvidia-container-runtime-hook") is not None
 
 
-needs_gpu = pytest.mark.skipif(not (CUDA and gpu_available()),
-                               reason="needs the CUDA image and an NVIDIA GPU with the container toolkit")
+needs_gpu = pytest.mark.skipif(
+    not (CUDA and gpu_available()), reason="needs the CUDA image and an NVIDIA GPU with the container toolkit"
+)
 
 
 def test_dl_doctor_describes_cpu_and_tensorflow():
@@ -43,9 +45,20 @@ def test_dl_doctor_require_gpu_fails_without_a_gpu():
         assert "use rucka/deeplearning:cuda" in p.stdout
 
 
-LIBS = ["libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9", "libcufft.so.11",
-        "libcurand.so.10", "libcusolver.so.11", "libcusparse.so.12", "libnccl.so.2", "libnvJitLink.so.12",
-        "libnvrtc.so.12", "libcupti.so.12"]
+LIBS = [
+    "libcudart.so.12",
+    "libcublas.so.12",
+    "libcublasLt.so.12",
+    "libcudnn.so.9",
+    "libcufft.so.11",
+    "libcurand.so.10",
+    "libcusolver.so.11",
+    "libcusparse.so.12",
+    "libnccl.so.2",
+    "libnvJitLink.so.12",
+    "libnvrtc.so.12",
+    "libcupti.so.12",
+]
 
 
 @cuda_only
@@ -58,8 +71,11 @@ def test_cuda_library_loads_by_soname(host, lib):
 
 @cuda_only
 def test_tensorflow_is_a_cuda_build_and_finds_ptxas(host):
-    out = host.check_output("python -c %s", "import tensorflow as tf; i = tf.sysconfig.get_build_info(); "
-                            "print(tf.test.is_built_with_cuda(), i['cuda_version'][:3], i['cudnn_version'])")
+    out = host.check_output(
+        "python -c %s",
+        "import tensorflow as tf; i = tf.sysconfig.get_build_info(); "
+        "print(tf.test.is_built_with_cuda(), i['cuda_version'][:3], i['cudnn_version'])",
+    )
     built, cuda, cudnn = out.splitlines()[-1].split()
     assert built == "True" and cuda.startswith("12") and cudnn.startswith("9")
     assert host.exists("ptxas")

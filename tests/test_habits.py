@@ -2,6 +2,7 @@
 spacy.load("en_core_web_sm"), gensim.downloader.load("glove-wiki-gigaword-50"), Keras's
 weights="imagenet" (answered from the baked files by their upstream names, or refused with a line
 that names the asset profile), plot_model, seaborn, login shells, a workshop's command-line tools."""
+
 import json
 
 import pytest
@@ -21,8 +22,11 @@ def python(c, code, *args):
 
 
 def test_spacy_load_by_name_and_spacy_info(box, assets):
-    p = python(box, "import spacy; nlp = spacy.load('en_core_web_sm'); "
-                    "print([(e.text, e.label_) for e in nlp('Apple is buying U.K. startup for $1 billion').ents])")
+    p = python(
+        box,
+        "import spacy; nlp = spacy.load('en_core_web_sm'); "
+        "print([(e.text, e.label_) for e in nlp('Apple is buying U.K. startup for $1 billion').ents])",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[('Apple', 'ORG'), ('U.K.', 'GPE'), ('$1 billion', 'MONEY')]"
     info = box.exec("python", "-m", "spacy", "info")
@@ -36,8 +40,11 @@ def test_spacy_load_by_name_and_spacy_info(box, assets):
 
 
 def test_gensim_downloader_answers_from_the_baked_vectors(box):
-    p = python(box, "import gensim.downloader as api; kv = api.load('glove-wiki-gigaword-50'); "
-                    "print(len(kv), kv.vector_size, kv.most_similar(positive=['king', 'woman'], negative=['man'], topn=1)[0][0])")
+    p = python(
+        box,
+        "import gensim.downloader as api; kv = api.load('glove-wiki-gigaword-50'); "
+        "print(len(kv), kv.vector_size, kv.most_similar(positive=['king', 'woman'], negative=['man'], topn=1)[0][0])",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["400000", "50", "queen"]
     assert p.stderr == ""
@@ -59,8 +66,11 @@ def test_the_keras_note_still_finds_keras_s_downloader(box):
     """dlkit.keras_note reaches into a Keras internal (keras.src.utils.file_utils.get_file, which
     keras.applications call; no public hook exists): in either asset profile, a Keras upgrade that
     moves it fails here, instead of the note going silent."""
-    p = python(box, "import keras\nfrom keras.src.utils import file_utils\n"
-                    "print(hasattr(file_utils.get_file, '__wrapped__'), keras.utils.get_file is file_utils.get_file)")
+    p = python(
+        box,
+        "import keras\nfrom keras.src.utils import file_utils\n"
+        "print(hasattr(file_utils.get_file, '__wrapped__'), keras.utils.get_file is file_utils.get_file)",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "True"]
 
@@ -70,8 +80,17 @@ def test_an_asset_with_keras_s_file_name_answers_weights_imagenet_offline(box):
     verified by dl-assets, linked by dl-assets link; Keras's own call then loads it offline."""
     made = python(box, payload("keras_weights.py"), "top")
     assert made.returncode == 0, made.stderr
-    p = box.exec("dl-assets", "--manifest", "/tmp/mobilenet_v2_top.toml", "fetch", "--profile", "test",
-                 "--mirror", "/tmp/mirror", "--mirror-only")
+    p = box.exec(
+        "dl-assets",
+        "--manifest",
+        "/tmp/mobilenet_v2_top.toml",
+        "fetch",
+        "--profile",
+        "test",
+        "--mirror",
+        "/tmp/mirror",
+        "--mirror-only",
+    )
     assert p.returncode == 0, p.stderr
     assert box.exec("dl-assets", "link").returncode == 0
     loaded = python(box, payload("keras_weights.py"), "imagenet")
@@ -80,16 +99,22 @@ def test_an_asset_with_keras_s_file_name_answers_weights_imagenet_offline(box):
 
 
 def test_plot_model_draws_a_png_with_graphviz(box):
-    p = python(box, "import keras; m = keras.Sequential([keras.Input((4,), name='x'), keras.layers.Dense(2, name='d')]); "
-                    "keras.utils.plot_model(m, to_file='/tmp/model.png', show_shapes=True); "
-                    "print(open('/tmp/model.png', 'rb').read(8) == b'\\x89PNG\\r\\n\\x1a\\n')")
+    p = python(
+        box,
+        "import keras; m = keras.Sequential([keras.Input((4,), name='x'), keras.layers.Dense(2, name='d')]); "
+        "keras.utils.plot_model(m, to_file='/tmp/model.png', show_shapes=True); "
+        "print(open('/tmp/model.png', 'rb').read(8) == b'\\x89PNG\\r\\n\\x1a\\n')",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[-1] == "True"
 
 
 def test_seaborn_draws_a_heatmap(box):
-    p = python(box, "import numpy as np, seaborn as sns; ax = sns.heatmap(np.eye(3), annot=True); "
-                    "ax.figure.savefig('/tmp/heat.png'); print(len(ax.texts))")
+    p = python(
+        box,
+        "import numpy as np, seaborn as sns; ax = sns.heatmap(np.eye(3), annot=True); "
+        "ax.figure.savefig('/tmp/heat.png'); print(len(ax.texts))",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[-1] == "9"
 
@@ -100,8 +125,20 @@ def test_a_login_shell_gets_the_image_s_python(box):
     assert p.stdout.split() == ["/opt/venv/bin/python", "/opt/venv/bin/python3", "/opt/venv"]
 
 
-@pytest.mark.parametrize("tool", ["git --version", "curl --version", "unzip -v", "zip -v", "nano --version",
-                                  "less --version", "ps --version", "htop --version", "dot -V"])
+@pytest.mark.parametrize(
+    "tool",
+    [
+        "git --version",
+        "curl --version",
+        "unzip -v",
+        "zip -v",
+        "nano --version",
+        "less --version",
+        "ps --version",
+        "htop --version",
+        "dot -V",
+    ],
+)
 def test_a_workshop_s_command_line_tools(box, tool):
     p = box.exec("bash", "-c", tool)
     assert p.returncode == 0, p.stderr

@@ -1,5 +1,6 @@
 """The examples in a locked-down container: no network, read-only root filesystem, no Linux
 capabilities; only /tmp and models/ writable (tmpfs), as on a hostile or air-gapped workshop."""
+
 import re
 
 import pytest

@@ -1,6 +1,7 @@
 """A persistent home volume mounted over /home/jovyan (JupyterHub's, Zero-to-JupyterHub's default):
 empty and group-writable on first start, as Kubernetes' fsGroup leaves it. The teaching material
 must be there and writable, the standard calls must work, and the user's edits must survive."""
+
 import os
 import secrets
 
@@ -19,8 +20,17 @@ def home(tmp_path):
 
 
 def lab_on(home, token, *more):
-    return running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", "--network", "bridge",
-                   "-v", f"{home}:/home/jovyan", *more)
+    return running(
+        "-p",
+        "127.0.0.1::8888",
+        "-e",
+        f"JUPYTER_TOKEN={token}",
+        "--network",
+        "bridge",
+        "-v",
+        f"{home}:/home/jovyan",
+        *more,
+    )
 
 
 def test_a_fresh_home_volume_gets_the_teaching_material_and_keeps_the_user_s_edits(home):
@@ -29,14 +39,27 @@ def test_a_fresh_home_volume_gets_the_teaching_material_and_keeps_the_user_s_edi
         c.wait_healthy(timeout=90)
         status, body = http_get(c.url(8888, "/api/contents"), token)
         assert status == 200
-        assert {"examples", "notebooks", "data", "models", "retrain.sh"} <= {i["name"] for i in json_of(body)["content"]}
+        assert {"examples", "notebooks", "data", "models", "retrain.sh"} <= {
+            i["name"] for i in json_of(body)["content"]
+        }
         nb = json_of(http_get(c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"), token)[1])
         nb["content"]["cells"][0]["source"] = "# my notes"
-        assert http_get(c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"), token, method="PUT",
-                        body={"type": "notebook", "content": nb["content"]})[0] == 200
-        p = c.exec("bash", "-c", "./retrain.sh --how_many_training_steps 20 | tail -n 1 && "
-                                 "python -c \"import spacy, gensim.downloader as api; spacy.load('en_core_web_sm'); "
-                                 "print(api.load('glove-wiki-gigaword-50').most_similar(positive=['king', 'woman'], negative=['man'], topn=1)[0][0])\"")
+        assert (
+            http_get(
+                c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"),
+                token,
+                method="PUT",
+                body={"type": "notebook", "content": nb["content"]},
+            )[0]
+            == 200
+        )
+        p = c.exec(
+            "bash",
+            "-c",
+            "./retrain.sh --how_many_training_steps 20 | tail -n 1 && "
+            "python -c \"import spacy, gensim.downloader as api; spacy.load('en_core_web_sm'); "
+            "print(api.load('glove-wiki-gigaword-50').most_similar(positive=['king', 'woman'], negative=['man'], topn=1)[0][0])\"",
+        )
         assert p.returncode == 0, p.stderr
         assert p.stdout.strip().splitlines()[-1] == "queen"
     work = home / "work"
@@ -51,6 +74,7 @@ def test_a_fresh_home_volume_gets_the_teaching_material_and_keeps_the_user_s_edi
 
 def json_of(body):
     import json
+
     return json.loads(body)
 
 

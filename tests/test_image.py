@@ -1,4 +1,5 @@
 """What is installed in the image: the locked libraries, and nothing unpinned or unneeded."""
+
 import json
 import tomllib
 
@@ -10,11 +11,15 @@ pytestmark = pytest.mark.variant
 LIBRARIES = direct_requirements(REQUIREMENTS / f"{VARIANT}.in")
 # Distribution name -> module to import, where they differ.
 MODULE = {
-    "tensorflow-cpu": "tensorflow", "tensorflow": "tensorflow", "opencv-python-headless": "cv2",
-    "scikit-learn": "sklearn", "scikit-image": "skimage", "pillow": "PIL", "pytest-testinfra": "testinfra",
+    "tensorflow-cpu": "tensorflow",
+    "tensorflow": "tensorflow",
+    "opencv-python-headless": "cv2",
+    "scikit-learn": "sklearn",
+    "scikit-image": "skimage",
+    "pillow": "PIL",
+    "pytest-testinfra": "testinfra",
     "jupyterhub": "jupyterhub.singleuser",
 }
-
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +41,8 @@ def test_opencv_is_4x_with_haar_cascades(host):
     out = host.check_output(
         "python -c %s",
         "import cv2, os; c = cv2.CascadeClassifier(os.path.join(cv2.data.haarcascades, "
-        "'haarcascade_frontalface_default.xml')); print(cv2.__version__, c.empty())")
+        "'haarcascade_frontalface_default.xml')); print(cv2.__version__, c.empty())",
+    )
     version, empty = out.split()
     assert version.startswith("4.") and empty == "False"
 
@@ -48,16 +54,20 @@ def test_pip_check_is_clean(host):
 
 def test_everything_installed_is_in_the_lock(host, lock, assets):
     installed = json.loads(host.check_output("pip list -v --format json"))
-    extra = {p["name"].lower(): p["version"] for p in installed
-             if lock.get(p["name"].lower().replace("_", "-")) != p["version"]
-             and not p["location"].startswith("/opt/assets/")}
+    extra = {
+        p["name"].lower(): p["version"]
+        for p in installed
+        if lock.get(p["name"].lower().replace("_", "-")) != p["version"]
+        and not p["location"].startswith("/opt/assets/")
+    }
     # Beside the lock: the image's own library (pyproject.toml), and the asset packages below.
     assert extra == {"dlkit": tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]}
     # Beside the lock: only the asset packages the index records (spaCy's pipeline), from /opt/assets.
     from_assets = {p["name"] for p in installed if p["location"].startswith("/opt/assets/")}
     assert from_assets == {"en_core_web_sm"}
-    assert all(a.get("unpack") == "wheel" for a in assets["assets"].values()
-               if a["path"] in {p["location"] for p in installed})
+    assert all(
+        a.get("unpack") == "wheel" for a in assets["assets"].values() if a["path"] in {p["location"] for p in installed}
+    )
 
 
 def test_dl_versions_reports_the_lock(host, lock):
@@ -80,7 +90,7 @@ def test_dl_versions_table_is_readable(host, lock):
 def test_labels_match_the_lock(image, lock):
     labels = image["Config"]["Labels"]
     prefix = "io.github.rucka.deeplearning.lib."
-    libs = {k[len(prefix):]: v for k, v in labels.items() if k.startswith(prefix)}
+    libs = {k[len(prefix) :]: v for k, v in labels.items() if k.startswith(prefix)}
     assert libs == {n: lock[n] for n in LIBRARIES}
     assert labels["org.opencontainers.image.revision"] != "unknown"
     assert labels["org.opencontainers.image.created"].endswith("Z")
@@ -92,7 +102,10 @@ def test_no_compiler_in_the_image(host):
 
 
 def test_debian_packages_are_at_their_locked_versions(host):
-    locked = dict(line.split("=", 1) for line in (REQUIREMENTS / "apt-os.txt").read_text().splitlines()
-                  if line and not line.startswith("#"))
+    locked = dict(
+        line.split("=", 1)
+        for line in (REQUIREMENTS / "apt-os.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     for name, version in locked.items():
         assert host.package(name).version == version, name

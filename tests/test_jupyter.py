@@ -1,4 +1,5 @@
 """JupyterLab, the default command: token auth, health, a working kernel."""
+
 import json
 import re
 import time
@@ -15,8 +16,9 @@ def test_api_answers_with_the_token(lab, token):
     assert "started" in json.loads(body)
 
 
-@pytest.mark.parametrize("path", ["/api/contents", "/api/kernels", "/api/sessions",
-                                  "/api/terminals", "/api/contents/examples/README.md"])
+@pytest.mark.parametrize(
+    "path", ["/api/contents", "/api/kernels", "/api/sessions", "/api/terminals", "/api/contents/examples/README.md"]
+)
 def test_no_access_without_the_token(lab, path):
     status, _ = http_get(lab.url(8888, path))
     assert status == 403
@@ -60,8 +62,7 @@ def test_healthcheck_reports_jupyter(lab):
 
 
 def test_log_has_no_errors(lab):
-    bad = [line for line in lab.logs().splitlines()
-           if re.search(r"\[(E|C) |Traceback|ERROR|CRITICAL", line)]
+    bad = [line for line in lab.logs().splitlines() if re.search(r"\[(E|C) |Traceback|ERROR|CRITICAL", line)]
     assert bad == []
 
 
@@ -92,4 +93,3 @@ def test_a_container_running_a_script_is_healthy():
     with running(command=["sleep", "60"]) as c:
         p = c.exec("healthcheck.py")
         assert p.returncode == 0 and "no server to check" in p.stdout
-

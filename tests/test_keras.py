@@ -1,4 +1,5 @@
 """TensorFlow and Keras do real work in the container."""
+
 import json
 
 from support.containers import VARIANT, payload
@@ -15,5 +16,6 @@ def test_tensorflow_build_matches_the_variant_and_sees_no_gpu_unasked(host):
     # The test container is started without --gpus: no GPU, in either image.
     out = host.check_output(
         "python -c %s",
-        "import tensorflow as tf; print(tf.test.is_built_with_cuda(), len(tf.config.list_physical_devices('GPU')))")
+        "import tensorflow as tf; print(tf.test.is_built_with_cuda(), len(tf.config.list_physical_devices('GPU')))",
+    )
     assert out.splitlines()[-1] == f"{VARIANT == 'cuda'} 0"

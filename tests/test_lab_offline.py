@@ -1,6 +1,7 @@
 """JupyterLab in an image meant to run offline: no news prompt, an extension manager that installs
 nothing from PyPI, and notebooks that JupyterLab opens clean (their kernel metadata is exactly what
 the image's kernel reports, so nothing is rewritten and autosaved on open)."""
+
 import json
 import uuid
 
@@ -26,8 +27,12 @@ def test_no_news_prompt_and_no_update_check(lab, token):
 def test_the_extension_manager_searches_and_installs_nothing_online(lab, token):
     status, body = http_get(lab.url(8888, "/lab/api/extensions?query=jupyterlab-git&refresh=1"), token)
     assert status == 200 and json.loads(body) == []
-    status, body = http_get(lab.url(8888, "/lab/api/extensions"), token, method="POST",
-                            body={"cmd": "install", "extension_name": "jupyterlab-git"})
+    status, body = http_get(
+        lab.url(8888, "/lab/api/extensions"),
+        token,
+        method="POST",
+        body={"cmd": "install", "extension_name": "jupyterlab-git"},
+    )
     assert status == 422 and "blocked" in json.loads(body)["message"]
 
 
@@ -36,13 +41,31 @@ def kernel_info(lab, token):
     status, body = http_get(lab.url(8888, "/api/kernels"), token, method="POST", body={"name": "python3"})
     assert status == 201
     kernel = json.loads(body)["id"]
-    ws = websocket.create_connection(lab.url(8888, f"/api/kernels/{kernel}/channels").replace("http", "ws", 1),
-                                     header=[f"Authorization: token {token}"], timeout=60)
+    ws = websocket.create_connection(
+        lab.url(8888, f"/api/kernels/{kernel}/channels").replace("http", "ws", 1),
+        header=[f"Authorization: token {token}"],
+        timeout=60,
+    )
     try:
         msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "kernel_info_request", "username": "test",
-                                       "session": uuid.uuid4().hex, "version": "5.3"},
-                            "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell", "buffers": []}))
+        ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "kernel_info_request",
+                        "username": "test",
+                        "session": uuid.uuid4().hex,
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {},
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
         while True:
             msg = json.loads(ws.recv())
             if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "kernel_info_reply":

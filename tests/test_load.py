@@ -2,6 +2,7 @@
 container capped at MEMORY_BOUND. All finish with a trained model, no kernel dies, the
 container stays under the bound, and the server keeps answering GET /api while they work.
 (The figures themselves, latency percentiles and memory per kernel: `make bench`.)"""
+
 import re
 
 import pytest
@@ -12,8 +13,16 @@ from support.jupyter_load import KERNELS, MEMORY_BOUND_MIB, run_load
 @pytest.fixture(scope="module")
 def load(token):
     # --memory makes the bound real: a container that needs more gets a kernel OOM-killed.
-    with running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}",
-                 "--memory", f"{MEMORY_BOUND_MIB}m", "--memory-swap", f"{MEMORY_BOUND_MIB}m") as c:
+    with running(
+        "-p",
+        "127.0.0.1::8888",
+        "-e",
+        f"JUPYTER_TOKEN={token}",
+        "--memory",
+        f"{MEMORY_BOUND_MIB}m",
+        "--memory-swap",
+        f"{MEMORY_BOUND_MIB}m",
+    ) as c:
         c.wait_healthy(timeout=90)
         result = run_load(c, token, kernels=KERNELS)
         print({k: v for k, v in result.items() if k != "results"})

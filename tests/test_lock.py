@@ -1,4 +1,5 @@
 """The image holds exactly its lock, says so file by file, and keeps it when a user runs `pip install`."""
+
 import json
 import os
 import re
@@ -9,8 +10,9 @@ from support.containers import REPO, REQUIREMENTS, run
 
 SITE = "/opt/venv/lib/python3.11/site-packages/"
 ROOTFS_VENV = REPO / "docker" / "rootfs" / "opt" / "venv"
-LOCKED_AT = next(line for line in (REQUIREMENTS / "locked-at.txt").read_text().splitlines()
-                 if line and not line.startswith("#"))
+LOCKED_AT = next(
+    line for line in (REQUIREMENTS / "locked-at.txt").read_text().splitlines() if line and not line.startswith("#")
+)
 
 
 def normalise(name):
@@ -48,8 +50,12 @@ def test_the_manifest_covers_the_venv_the_assets_and_usr_local(manifest, host):
     roots = ("/opt/venv", "/opt/assets", "/usr/local")
     assert all(p.startswith(roots) for p in manifest)
     assert all(sum(p.startswith(r + "/") for p in manifest) > 5 for r in roots)
-    for path in ("/opt/assets/index.json", "/opt/venv/bin/dl-versions", "/opt/venv/bin/python3",
-                 "/usr/local/share/deeplearning/constraints.txt"):
+    for path in (
+        "/opt/assets/index.json",
+        "/opt/venv/bin/dl-versions",
+        "/opt/venv/bin/python3",
+        "/usr/local/share/deeplearning/constraints.txt",
+    ):
         assert path in manifest, path
     index = manifest["/opt/assets/index.json"]
     assert index[2] == host.check_output("sha256sum /opt/assets/index.json").split()[0]
@@ -60,13 +66,16 @@ def test_the_manifest_covers_the_venv_the_assets_and_usr_local(manifest, host):
 @pytest.mark.variant
 def test_pyc_files_hold_no_time_and_are_not_rechecked(host):
     """Python 3.11's .pyc header: flags 0b01 is a hash-based, unchecked .pyc (PEP 552)."""
-    out = host.check_output("python -c %s", """
+    out = host.check_output(
+        "python -c %s",
+        """
 import collections, glob, json
 flags = collections.Counter()
 for f in glob.glob("/opt/venv/lib/python3.11/site-packages/**/*.pyc", recursive=True):
     with open(f, "rb") as fh:
         flags[int.from_bytes(fh.read(8)[4:8], "little")] += 1
-print(json.dumps(flags))""")
+print(json.dumps(flags))""",
+    )
     flags = {int(k): v for k, v in json.loads(out).items()}
     assert set(flags) == {1} and flags[1] > 10000, flags
 
@@ -75,8 +84,9 @@ print(json.dumps(flags))""")
 def test_every_file_of_the_venv_and_assets_has_the_locks_time(host):
     """Beside what docker/rootfs/opt adds to the venv (JupyterLab's settings), by a COPY."""
     ours = " -o ".join(f"-path /opt/venv/{p.relative_to(ROOTFS_VENV)}" for p in sorted(ROOTFS_VENV.rglob("*")))
-    newer = host.check_output(f"find /opt/venv /opt/assets -mindepth 1 -newermt {LOCKED_AT} "
-                              f"! \\( {ours} \\) | head -n 5")
+    newer = host.check_output(
+        f"find /opt/venv /opt/assets -mindepth 1 -newermt {LOCKED_AT} ! \\( {ours} \\) | head -n 5"
+    )
     older = host.check_output(f"find /opt/venv /opt/assets -mindepth 1 ! -newermt {LOCKED_AT} | wc -l")
     assert newer == "" and int(older) > 40000
 
@@ -85,8 +95,10 @@ def test_every_file_of_the_venv_and_assets_has_the_locks_time(host):
 def pip(*args, env=()):
     ca = os.environ.get("CA_BUNDLE")
     mounts = ["-v", f"{ca}:/tmp/ca.pem:ro", "-e", "PIP_CERT=/tmp/ca.pem"] if ca else []
-    script = "pip freeze --all > /tmp/before; pip \"$@\"; rc=$?; pip freeze --all > /tmp/after; " \
-             "diff /tmp/before /tmp/after | sed -n 's/^[<>]/freeze: &/p'; exit $rc"
+    script = (
+        'pip freeze --all > /tmp/before; pip "$@"; rc=$?; pip freeze --all > /tmp/after; '
+        "diff /tmp/before /tmp/after | sed -n 's/^[<>]/freeze: &/p'; exit $rc"
+    )
     return run(*mounts, *[a for e in env for a in ("-e", e)], command=["bash", "-c", script, "pip", *args])
 
 

@@ -1,5 +1,6 @@
 """Every notebook runs top to bottom through JupyterLab's own server, as a browser runs it, in a
 locked-down container: no network, read-only root filesystem, no Linux capabilities."""
+
 import json
 
 import pytest

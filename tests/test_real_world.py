@@ -1,6 +1,7 @@
 """What attendees really bring, in an offline container: zips made on a Mac, phone photos, odd
 pixel formats, lopsided datasets, small Docker VMs, typos. Each case gives the exact outcome: the
 right pixels and labels, the one line, the exit status, and no file left behind."""
+
 import json
 import re
 
@@ -16,8 +17,7 @@ def box():
 
 @pytest.fixture(scope="module")
 def mac_run(box):
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/mac", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", "100", timeout=600)
+    p = box.retrain("--how_many_training_steps", "100", image_dir="/tmp/mac")
     assert p.returncode == 0, p.stderr
     return p
 
@@ -31,7 +31,8 @@ def test_a_zip_made_on_a_mac_trains_on_its_classes_only(box, mac_run):
     assert [line for line in mac_run.stderr.splitlines() if not line.startswith("warning: no ")] == [
         "note: skipped 5 archive or system entries (.DS_Store, ._dots_0001.jpg, Thumbs.db, __MACOSX): not images",
         "warning: 1 image is in /tmp/mac itself, in no class folder, and left out (e.g. stray.jpg): "
-        "put each image in its class's folder"]
+        "put each image in its class's folder",
+    ]
 
 
 def test_evaluate_on_a_folder_with_junk_labels_every_image_and_succeeds(box, mac_run):
@@ -53,19 +54,21 @@ def test_the_classes_test_accuracy_each_next_to_the_classic_line(mac_run, box):
 
 
 def test_a_lopsided_dataset_is_warned_about_and_its_small_class_reported(box):
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/lopsided", "--output_dir", "/tmp/models", "--name", "lopsided",
-                 "--how_many_training_steps", "50", timeout=600)
+    p = box.retrain("--name", "lopsided", "--how_many_training_steps", "50", image_dir="/tmp/lopsided")
     assert p.returncode == 0, p.stderr
-    assert ("warning: the classes are imbalanced: 'stripes' has 100 images, 'dots' 10; the model will favour "
-            "'stripes': read the per-class test accuracy, and add images to 'dots'") in p.stderr.splitlines()
+    assert (
+        "warning: the classes are imbalanced: 'stripes' has 100 images, 'dots' 10; the model will favour "
+        "'stripes': read the per-class test accuracy, and add images to 'dots'"
+    ) in p.stderr.splitlines()
     # No dots image fell in the test set: "100 %" is said to be about stripes alone.
     per_class = json.loads(box.exec("cat", "/tmp/models/lopsided/metrics.json").stdout)["per_class_test_accuracy"]
     assert per_class["dots"] is None and set(per_class) == {"dots", "stripes"}
     assert "warning: no testing images for class 'dots'" in p.stderr.splitlines()
-    assert re.search(r"^Per-class test accuracy: dots n/a \(no test image of this class\), stripes \d+\.\d% \(N=\d+\)$",
-                     p.stdout, re.M)
-
-
+    assert re.search(
+        r"^Per-class test accuracy: dots n/a \(no test image of this class\), stripes \d+\.\d% \(N=\d+\)$",
+        p.stdout,
+        re.M,
+    )
 
 
 def test_a_phone_photo_is_read_upright(box):
@@ -110,9 +113,10 @@ def test_every_pixel_format_decodes_to_the_colour_a_viewer_shows(modes, case):
 
 def test_a_run_that_died_leaves_nothing_for_the_next(box):
     """The kernel's OOM killer or a power cut leaves a staging folder; the next run removes it."""
-    box.exec("bash", "-c", "mkdir -p /tmp/models/.retrained.tmp-dead && echo x > /tmp/models/.retrained.tmp-dead/model.keras")
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/mac", "--output_dir", "/tmp/models", "--name", "after-death",
-                 "--how_many_training_steps", "10", timeout=600)
+    box.exec(
+        "bash", "-c", "mkdir -p /tmp/models/.retrained.tmp-dead && echo x > /tmp/models/.retrained.tmp-dead/model.keras"
+    )
+    p = box.retrain("--name", "after-death", "--how_many_training_steps", "10", image_dir="/tmp/mac")
     assert p.returncode == 0, p.stderr
     assert "note: removed 1 unfinished folder of runs that died (.retrained.tmp-dead)" in p.stderr.splitlines()
     assert [f for f in box.exec("ls", "-A", "/tmp/models").stdout.split() if ".tmp-" in f] == []
@@ -123,7 +127,8 @@ def test_a_small_docker_vm_is_told_before_the_kernel_kills(box):
     assert p.stderr.splitlines()[0] == (
         "warning: this container has 300 MiB of memory; retrain needs about 768 MiB and may be killed without a "
         "message (exit 137): give Docker more memory (Docker Desktop: Settings > Resources > Memory; docker run "
-        "--memory 768m or more)")
+        "--memory 768m or more)"
+    )
     assert p.returncode == 137  # as measured (bench/bench_memory.py): killed below 768 MiB
 
 
@@ -132,25 +137,33 @@ def test_dl_doctor_reports_what_the_container_was_given():
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     container = next(line for line in lines if line.startswith("container:"))
-    assert re.fullmatch(r"container:   memory 0\.6 GiB \(its limit\), 1\.5 CPUs, \d+\.\d GiB free in /home/jovyan/work",
-                        container), container
+    assert re.fullmatch(
+        r"container:   memory 0\.6 GiB \(its limit\), 1\.5 CPUs, \d+\.\d GiB free in /home/jovyan/work", container
+    ), container
     assert lines[lines.index(container) + 1] == (
         "  warning:   ./retrain.sh needs about 768 MiB of memory: give Docker more (Docker Desktop: "
-        "Settings > Resources > Memory; docker run --memory 768m)")
+        "Settings > Resources > Memory; docker run --memory 768m)"
+    )
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["rome", "-", "italy", "+", "france", "--topn", "1"], "paris"),  # unquoted, as people type it
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["rome", "-", "italy", "+", "france", "--topn", "1"], "paris"),  # unquoted, as people type it
+    ],
+)
 def test_word_algebra_takes_the_expression_unquoted(box, args, expected):
     p = box.exec("./word_algebra.sh", *args)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[0] == expected
 
 
-@pytest.mark.parametrize("args, message", [
-    (["rome - rome"], "word_algebra: error: 'rome - rome' adds up to nothing: the words cancel out"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["rome - rome"], "word_algebra: error: 'rome - rome' adds up to nothing: the words cancel out"),
+    ],
+)
 def test_word_algebra_says_when_words_cancel(box, args, message):
     assert one_line_error(box.exec("./word_algebra.sh", *args), "word_algebra") == message
 
@@ -161,19 +174,34 @@ def test_word_algebra_refuses_topn_0(box):
 
 
 def test_evaluate_refuses_a_web_address_and_labels_the_files_given_with_it(box, mac_run):
-    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "http://example.com/cat.jpg",
-                 "/tmp/mac/dots/dots_0003.jpg")
+    p = box.exec(
+        "./evaluate.sh",
+        "--model_dir",
+        "/tmp/models/retrained",
+        "http://example.com/cat.jpg",
+        "/tmp/mac/dots/dots_0003.jpg",
+    )
     assert p.returncode == 1
-    assert p.stderr.strip() == ("evaluate: error: http://example.com/cat.jpg: a web address: download the image "
-                                "first, then give its file")
+    assert p.stderr.strip() == (
+        "evaluate: error: http://example.com/cat.jpg: a web address: download the image first, then give its file"
+    )
     assert p.stdout.split()[0] == "dots"  # the good file given with it is labelled all the same
 
 
-@pytest.mark.parametrize("stdin, message", [
-    ("printf 'caf\\xe9 au lait' |", "spacy_nlp: error: standard input is not UTF-8 text: convert it first (e.g. iconv -t UTF-8)"),
-    ("python -c 'print(\"word \" * 30000)' |", "spacy_nlp: error: the text has 150,001 characters; this example analyses "
-                                              "up to 100,000 (about 30 pages): give it a part"),
-])
+@pytest.mark.parametrize(
+    "stdin, message",
+    [
+        (
+            "printf 'caf\\xe9 au lait' |",
+            "spacy_nlp: error: standard input is not UTF-8 text: convert it first (e.g. iconv -t UTF-8)",
+        ),
+        (
+            "python -c 'print(\"word \" * 30000)' |",
+            "spacy_nlp: error: the text has 150,001 characters; this example analyses "
+            "up to 100,000 (about 30 pages): give it a part",
+        ),
+    ],
+)
 def test_spacy_nlp_refuses_what_it_cannot_read_in_one_line(box, stdin, message):
     p = box.exec("bash", "-c", f"{stdin} ./spacy_nlp.sh")
     assert one_line_error(p, "spacy_nlp") == message

@@ -3,6 +3,7 @@
 Everything runs in one container started with --network none, on a dataset generated in it
 (the image's dlkit.textures), with held-out images from another seed.
 """
+
 import json
 import re
 
@@ -17,8 +18,10 @@ STEPS = "300"
 def box():
     """An offline container with a generated dataset and held-out images."""
     with running("--network", "none", command=["sleep", "infinity"]) as c:
-        for args in (["/tmp/ds", "--per_class", "40", "--seed", "1"],
-                     ["/tmp/heldout", "--per_class", "4", "--seed", "99"]):
+        for args in (
+            ["/tmp/ds", "--per_class", "40", "--seed", "1"],
+            ["/tmp/heldout", "--per_class", "4", "--seed", "99"],
+        ):
             p = c.exec("python", "-m", "dlkit.textures", *args)
             assert p.returncode == 0, p.stderr
         yield c
@@ -26,8 +29,7 @@ def box():
 
 @pytest.fixture(scope="module")
 def first_run(box):
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", STEPS, timeout=900)
+    p = box.retrain("--how_many_training_steps", STEPS, timeout=900)
     assert p.returncode == 0, p.stderr
     return p
 
@@ -50,8 +52,9 @@ def test_final_test_accuracy_is_far_above_chance(first_run):
 
 def test_writes_every_output(box, first_run, assets):
     files = box.exec("ls", "-A", "/tmp/models/retrained").stdout.split()
-    assert {"model.keras", "labels.txt", "logs", "learning_curves.png", "confusion_matrix.png",
-            "metrics.json"} <= set(files)
+    assert {"model.keras", "labels.txt", "logs", "learning_curves.png", "confusion_matrix.png", "metrics.json"} <= set(
+        files
+    )
     assert box.exec("cat", "/tmp/models/retrained/labels.txt").stdout.split() == ["checks", "dots", "rings", "stripes"]
     metrics = json.loads(box.exec("cat", "/tmp/models/retrained/metrics.json").stdout)
     assert metrics["backbone"] == assets["defaults"]["backbone"] and metrics["images"]["total"] == 160
@@ -65,8 +68,7 @@ def test_writes_every_output(box, first_run, assets):
 
 
 def test_a_second_run_takes_every_bottleneck_from_the_cache(box, first_run):
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", "20", "--name", "again", timeout=600)
+    p = box.retrain("--how_many_training_steps", "20", "--name", "again")
     assert p.returncode == 0, p.stderr
     assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
 
@@ -74,8 +76,7 @@ def test_a_second_run_takes_every_bottleneck_from_the_cache(box, first_run):
 def test_a_cached_re_run_trains_exactly_as_the_first_run(box, first_run):
     """Same flags, same seed: every bottleneck comes from the cache, the new layer trains while the
     backbone is built in the background, on one TensorFlow thread, and every number is the same."""
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", STEPS, "--name", "rerun", timeout=600)
+    p = box.retrain("--how_many_training_steps", STEPS, "--name", "rerun")
     assert p.returncode == 0, p.stderr
     assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
     training = re.compile(r"^(?:Step \d+: |Final test accuracy).*$", re.M)
@@ -90,36 +91,34 @@ def test_distortions_train_through_keras_preprocessing_layers(box, first_run):
     layers), the backbone run on them, and fit trains on those features; the classic lines still
     come every 10 steps and at the last, and the model, made of Keras's own classes only, labels the
     held-out images with plain Keras calls."""
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", "25", "--flip_left_right", "--random_scale", "10",
-                 "--name", "distorted", timeout=600)
+    p = box.retrain(
+        "--how_many_training_steps", "25", "--flip_left_right", "--random_scale", "10", "--name", "distorted"
+    )
     assert p.returncode == 0, p.stderr
     assert "distortions: on;" in p.stdout
     steps = [int(s) for s in re.findall(r"^Step (\d+): Validation accuracy = ", p.stdout, re.M)]
     assert steps == [0, 10, 20, 24]
     m = re.search(r"^Final test accuracy = (\d+\.\d)% \(N=(\d+)\)$", p.stdout, re.M)
     assert m and float(m.group(1)) >= 60.0, p.stdout[-1500:]
-    plain = box.exec("python", "-I", "-c", payload("plain_keras.py"), "/tmp/models/distorted/model.keras", "/tmp/heldout")
+    plain = box.exec(
+        "python", "-I", "-c", payload("plain_keras.py"), "/tmp/models/distorted/model.keras", "/tmp/heldout"
+    )
     assert plain.returncode == 0, plain.stderr
     right, total = map(int, plain.stdout.split()[-2:])
     assert total == 16 and right >= 12, plain.stdout
 
 
-
-
 def test_a_corrupt_cache_entry_is_recomputed(box, first_run):
     entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks -name '*.npy' | head -1").stdout.strip()
     assert box.exec("bash", "-c", f"echo garbage > {entry}").returncode == 0
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", "20", "--name", "again", timeout=600)
+    p = box.retrain("--how_many_training_steps", "20", "--name", "again")
     assert p.returncode == 0, p.stderr
     assert "bottlenecks: 160 images, 1 computed, 159 from cache" in p.stdout
 
 
 def test_the_split_does_not_change_when_the_dataset_moves(box, first_run):
     assert box.exec("cp", "-r", "/tmp/ds", "/tmp/moved").returncode == 0
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/moved", "--output_dir", "/tmp/models",
-                 "--how_many_training_steps", "20", "--name", "moved", timeout=600)
+    p = box.retrain("--how_many_training_steps", "20", "--name", "moved", image_dir="/tmp/moved")
     split = re.compile(r"^split: .*$", re.M)
     assert split.search(p.stdout).group(0) == split.search(first_run.stdout).group(0)
 
@@ -145,16 +144,19 @@ def test_evaluate_labels_a_folder_in_batches_as_it_labels_each_image(box, first_
     assert [r for r in results if "error" in r] == [{"image": "/tmp/many/m.jpg", "error": "not an image"}]
     good = [r for r in results if "predictions" in r]
     for r in (good[0], good[35], good[-1]):  # in the first batch, the second, the last image
-        alone = json.loads(box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json",
-                                    r["image"]).stdout)[0]
+        alone = json.loads(
+            box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", r["image"]).stdout
+        )[0]
         assert [q["label"] for q in alone["predictions"]] == [q["label"] for q in r["predictions"]]
-        assert [q["score"] for q in alone["predictions"]] == pytest.approx([q["score"] for q in r["predictions"]],
-                                                                          abs=1e-5)
+        assert [q["score"] for q in alone["predictions"]] == pytest.approx(
+            [q["score"] for q in r["predictions"]], abs=1e-5
+        )
 
 
 def test_evaluate_prints_label_score_lines(box, first_run):
-    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--top_k", "3",
-                 "/tmp/heldout/dots/dots_0000.jpg")
+    p = box.exec(
+        "./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--top_k", "3", "/tmp/heldout/dots/dots_0000.jpg"
+    )
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert len(lines) == 3
@@ -180,17 +182,22 @@ def test_retrain_with_no_arguments_uses_the_embedded_data_offline(assets):
     assert "Traceback" not in p.stderr and p.stderr.strip() == ""
 
 
-@pytest.mark.parametrize("setup, message", [
-    ("mkdir -p /tmp/bad/empty", "has 0 class folder(s)"),
-    ("mkdir -p /tmp/bad/one/cats && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/one/cats/", "has 1 class folder(s)"),
-    ("mkdir -p /tmp/bad/hollow/a /tmp/bad/hollow/b && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/hollow/a/",
-     "class 'b' (/tmp/bad/hollow/b) has no images"),
-    ("true", "image_dir /tmp/bad/missing does not exist"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        ("mkdir -p /tmp/bad/empty", "has 0 class folder(s)"),
+        ("mkdir -p /tmp/bad/one/cats && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/one/cats/", "has 1 class folder(s)"),
+        (
+            "mkdir -p /tmp/bad/hollow/a /tmp/bad/hollow/b && cp /tmp/ds/dots/dots_0000.jpg /tmp/bad/hollow/a/",
+            "class 'b' (/tmp/bad/hollow/b) has no images",
+        ),
+        ("true", "image_dir /tmp/bad/missing does not exist"),
+    ],
+)
 def test_bad_datasets_give_one_line_errors(box, setup, message):
     folder = re.search(r"/tmp/bad/\w+", setup + " /tmp/bad/missing").group(0)
     box.exec("bash", "-c", setup)
-    p = box.exec("./retrain.sh", "--image_dir", folder, "--output_dir", "/tmp/badmodels")
+    p = box.retrain(image_dir=folder, output_dir="/tmp/badmodels")
     assert message in one_line_error(p, "retrain")
 
 
@@ -208,19 +215,32 @@ def test_evaluate_without_a_model_says_what_to_do(box):
 def test_mirrored_strategy_over_two_logical_cpus_gives_the_same_training(box, first_run):
     common = ["--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--how_many_training_steps", "100"]
     single = box.exec("./retrain.sh", *common, "--name", "single", timeout=600)
-    mirrored = box.exec("env", "DL_LOGICAL_CPUS=2", "./retrain.sh", *common, "--name", "mirrored",
-                        "--distribute", "mirrored", timeout=600)
+    mirrored = box.exec(
+        "env",
+        "DL_LOGICAL_CPUS=2",
+        "./retrain.sh",
+        *common,
+        "--name",
+        "mirrored",
+        "--distribute",
+        "mirrored",
+        timeout=600,
+    )
     assert single.returncode == 0 and mirrored.returncode == 0, single.stderr + mirrored.stderr
     assert "distribute: MirroredStrategy, 2 replica(s): device:CPU:0, device:CPU:1" in mirrored.stdout
     # Each replica takes half of every batch and the gradients are summed: the same steps as one device.
     # (Sums taken in another order may differ in the last digits: compare the numbers closely.)
-    numbers = [[float(v) for line in re.findall(r"^(?:Step \d+|Final test).*$", p.stdout, re.M)
-                for v in re.findall(r"\d+\.\d+", line)] for p in (single, mirrored)]
+    numbers = [
+        [
+            float(v)
+            for line in re.findall(r"^(?:Step \d+|Final test).*$", p.stdout, re.M)
+            for v in re.findall(r"\d+\.\d+", line)
+        ]
+        for p in (single, mirrored)
+    ]
     assert numbers[0] and len(numbers[0]) == len(numbers[1])
     assert numbers[1] == pytest.approx(numbers[0], abs=0.06)
     assert json.loads(box.exec("cat", "/tmp/models/mirrored/metrics.json").stdout)["replicas"] == 2
-
-
 
 
 def interrupted_run(box, when, signal, *args):
@@ -229,8 +249,20 @@ def interrupted_run(box, when, signal, *args):
     cached there), and check it stops cleanly: exit status 130, the one line last on stderr
     (warnings may come first), no traceback from any process, no process left behind. Returns
     what the run did, with the seconds from the signal to its end."""
-    p = box.exec("python", "-c", payload("interrupt.py"), str(when), signal, "./retrain.sh", "--image_dir", "/tmp/ds",
-                 "--output_dir", "/tmp/models", *args, timeout=300)
+    p = box.exec(
+        "python",
+        "-c",
+        payload("interrupt.py"),
+        str(when),
+        signal,
+        "./retrain.sh",
+        "--image_dir",
+        "/tmp/ds",
+        "--output_dir",
+        "/tmp/models",
+        *args,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     run = json.loads(p.stdout)
     assert run["status"] == 130 and run["left"] == 0, run
@@ -246,19 +278,18 @@ def test_an_interrupt_mid_training_keeps_the_previous_model_and_the_cache(box, f
     interrupted_run(box, "training", signal, "--how_many_training_steps", "1000000", "--eval_step_interval", "5000")
     assert box.exec("md5sum", *files).stdout == before
     assert [f for f in box.exec("ls", "-A", "/tmp/models").stdout.split() if ".tmp-" in f or f.endswith(".old")] == []
-    again = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models",
-                     "--how_many_training_steps", "10", "--name", "after-" + signal, timeout=600)
+    again = box.retrain("--how_many_training_steps", "10", "--name", "after-" + signal)
     assert "160 images, 0 computed, 160 from cache" in again.stdout
-
-
 
 
 def test_a_backbone_installed_by_an_older_image_is_one_line(box, first_run):
     """A user's own asset folder outlives the image: an entry from before the feature count."""
     assert box.exec("python", "-c", payload("older_cache_entry.py")).returncode == 0
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", "older")
-    assert one_line_error(p, "retrain") == ("retrain: error: backbone 'older' was installed by an older version of this image; "
-                                            "install it again: dl-assets fetch --only older")
+    p = box.retrain("--backbone", "older")
+    assert one_line_error(p, "retrain") == (
+        "retrain: error: backbone 'older' was installed by an older version of this image; "
+        "install it again: dl-assets fetch --only older"
+    )
 
 
 @pytest.mark.parametrize("after", [0.4, 1.0, 2.0, 3.5])
@@ -273,8 +304,7 @@ def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file
     architecture, untrained, in the same file format and installed the same way (dl-assets, hash
     checked) must go through retrain and evaluate, its weights really taken from the file."""
     made = install_untrained_backbone(box)
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", made["name"],
-                 "--name", "effnet", "--how_many_training_steps", "20", timeout=900)
+    p = box.retrain("--backbone", made["name"], "--name", "effnet", "--how_many_training_steps", "20", timeout=900)
     assert p.returncode == 0, p.stderr
     assert f"backbone {made['name']} (224x224, 1280 features)" in p.stdout
     assert "160 images, 160 computed, 0 from cache" in p.stdout  # its own cache, apart from the default's
@@ -286,15 +316,26 @@ def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file
     assert len(re.findall(r"^(checks|dots|rings|stripes) \d\.\d{8}$", e.stdout, re.M)) == 4, e.stdout
     # Other weights under the same name (a new random start): the cache must not serve the old features.
     assert install_untrained_backbone(box)["weights_sum"] != made["weights_sum"]
-    p = box.exec("./retrain.sh", "--image_dir", "/tmp/ds", "--output_dir", "/tmp/models", "--backbone", made["name"],
-                 "--name", "effnet", "--how_many_training_steps", "10", timeout=900)
+    p = box.retrain("--backbone", made["name"], "--name", "effnet", "--how_many_training_steps", "10", timeout=900)
     assert "160 images, 160 computed, 0 from cache" in p.stdout, p.stdout + p.stderr
 
 
 def test_docker_stop_during_feature_extraction_ends_the_run_within_a_second(box, first_run):
     """SIGTERM (what `docker stop` sends) while images are decoded and run through the backbone:
     the batches decoded ahead are dropped, not finished; the partial cache stays valid."""
-    assert box.exec("python", "-m", "dlkit.textures", "/tmp/to-extract", "--per_class", "150", "--seed", "5").returncode == 0
-    run = interrupted_run(box, "/tmp/fresh-cache", "SIGTERM", "--image_dir", "/tmp/to-extract",
-                          "--bottleneck_dir", "/tmp/fresh-cache", "--name", "stopped")
+    assert (
+        box.exec("python", "-m", "dlkit.textures", "/tmp/to-extract", "--per_class", "150", "--seed", "5").returncode
+        == 0
+    )
+    run = interrupted_run(
+        box,
+        "/tmp/fresh-cache",
+        "SIGTERM",
+        "--image_dir",
+        "/tmp/to-extract",
+        "--bottleneck_dir",
+        "/tmp/fresh-cache",
+        "--name",
+        "stopped",
+    )
     assert run["seconds"] < 1.0, run

@@ -1,4 +1,5 @@
 """How the image runs: user, PID 1, commands, stop, bind mounts."""
+
 import os
 import time
 
@@ -57,9 +58,17 @@ def test_bind_mount_files_belong_to_the_requested_host_uid(tmp_path):
     out = tmp_path / "models"
     out.mkdir()
     os.chown(out, uid, gid)
-    p = run("--user", "root", "-e", f"NB_UID={uid}", "-e", f"NB_GID={gid}",
-            "-v", f"{out}:{WORKDIR}/models",
-            command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt; touch examples/mine"])
+    p = run(
+        "--user",
+        "root",
+        "-e",
+        f"NB_UID={uid}",
+        "-e",
+        f"NB_GID={gid}",
+        "-v",
+        f"{out}:{WORKDIR}/models",
+        command=["bash", "-c", "id -u; id -g; echo trained > models/model.txt; touch examples/mine"],
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == [str(uid), str(gid)]
     st = (out / "model.txt").stat()

@@ -1,5 +1,6 @@
 """What is inside, said in a standard form: the image's CycloneDX SBOM is valid, and it lists exactly
 the lock's Python packages, the image's Debian packages and its assets."""
+
 import hashlib
 import json
 import re
@@ -32,8 +33,11 @@ def sbom(sbom_text):
 
 
 def components(sbom, purl_type):
-    return [c for c in sbom["components"] if c.get("purl", "").startswith(f"pkg:{purl_type}/")
-            and not c["bom-ref"].startswith("asset:")]
+    return [
+        c
+        for c in sbom["components"]
+        if c.get("purl", "").startswith(f"pkg:{purl_type}/") and not c["bom-ref"].startswith("asset:")
+    ]
 
 
 def test_it_is_valid_cyclonedx(sbom_text, sbom):
@@ -100,7 +104,8 @@ def test_its_assets_are_dl_assets_list_with_the_manifest_s_hashes(sbom, assets):
     assert set(baked) == listed == set(assets["assets"])
     for name, c in baked.items():
         entry = assets["assets"][name]
-        assert {h["alg"]: h["content"] for h in c.get("hashes", [])} == \
-            {alg: entry[key] for key, alg in (("sha256", "SHA-256"), ("md5", "MD5")) if key in entry}
+        assert {h["alg"]: h["content"] for h in c.get("hashes", [])} == {
+            alg: entry[key] for key, alg in (("sha256", "SHA-256"), ("md5", "MD5")) if key in entry
+        }
         assert c["licenses"][0]["license"]["id"] == entry["license"]
         assert c["type"] in ("machine-learning-model", "data")

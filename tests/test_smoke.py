@@ -5,6 +5,7 @@ Every direct requirement imports at its locked version, dl-versions agrees with 
 algebra and spaCy give their answers, and a short ./retrain.sh (10 images of each class of the
 embedded dataset, 50 steps) trains a model that ./evaluate.sh then uses on one image of each class.
 """
+
 import json
 import re
 
@@ -25,7 +26,7 @@ def smoke():
 
 
 def tagged(output, tag):
-    return json.loads(next(line for line in output.splitlines() if line.startswith(tag + " "))[len(tag) + 1:])
+    return json.loads(next(line for line in output.splitlines() if line.startswith(tag + " "))[len(tag) + 1 :])
 
 
 def test_the_platform_is_the_images(smoke, image):

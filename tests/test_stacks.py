@@ -1,5 +1,6 @@
 """jupyter/docker-stacks' habits work: their entry points and settings, and any uid started with
 gid 100 (docker-stacks) or gid 0 (OpenShift, Kubeflow) writes home, work, models and the venv."""
+
 import secrets
 
 import pytest
@@ -8,24 +9,44 @@ from support.containers import WORKDIR, http_get, payload, run, running, wait_fo
 
 def test_the_entry_points_are_docker_stacks_ones(image):
     assert image["Config"]["Cmd"] == ["start-notebook.py"]
-    p = run(command=["bash", "-c", "command -v start-notebook.py start-notebook.sh start-singleuser.py "
-                                   "start-singleuser.sh jupyterhub-singleuser | xargs -n1 basename"])
-    assert p.stdout.split() == ["start-notebook.py", "start-notebook.sh", "start-singleuser.py",
-                                "start-singleuser.sh", "jupyterhub-singleuser"]
+    p = run(
+        command=[
+            "bash",
+            "-c",
+            "command -v start-notebook.py start-notebook.sh start-singleuser.py "
+            "start-singleuser.sh jupyterhub-singleuser | xargs -n1 basename",
+        ]
+    )
+    assert p.stdout.split() == [
+        "start-notebook.py",
+        "start-notebook.sh",
+        "start-singleuser.py",
+        "start-singleuser.sh",
+        "jupyterhub-singleuser",
+    ]
 
 
 @pytest.mark.parametrize("cmd, page", [("server", "/api/status"), ("notebook", "/tree")])
 def test_docker_stacks_jupyter_cmd_picks_the_server(cmd, page):
     token = secrets.token_hex(8)
-    with running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", "-e", f"DOCKER_STACKS_JUPYTER_CMD={cmd}") as c:
+    with running(
+        "-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", "-e", f"DOCKER_STACKS_JUPYTER_CMD={cmd}"
+    ) as c:
         c.wait_healthy(timeout=90)
         assert http_get(c.url(8888, page), token)[0] == 200
         assert f"/opt/venv/bin/jupyter-{cmd}" in c.exec("ps", "-eo", "args").stdout.split()
 
 
 def test_nb_user_renames_the_user_when_started_as_root():
-    p = run("--user", "root", "-e", "NB_USER=alice", "--network", "none",
-            command=["bash", "-c", "id -un; echo $HOME; pwd; echo $DL_WORKDIR; touch ~/mine && ls examples/retrain.py"])
+    p = run(
+        "--user",
+        "root",
+        "-e",
+        "NB_USER=alice",
+        "--network",
+        "none",
+        command=["bash", "-c", "id -un; echo $HOME; pwd; echo $DL_WORKDIR; touch ~/mine && ls examples/retrain.py"],
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["alice", "/home/alice", "/home/alice/work", "/home/alice/work", "examples/retrain.py"]
 
@@ -33,14 +54,28 @@ def test_nb_user_renames_the_user_when_started_as_root():
 def test_nb_user_without_root_is_one_line_and_runs():
     p = run("-e", "NB_USER=alice", command=["id", "-un"])
     assert p.returncode == 0 and p.stdout.strip() == "jovyan"
-    assert p.stderr.strip() == "start.sh: NB_USER=alice needs the container started as root (--user root); running as jovyan"
+    assert (
+        p.stderr.strip()
+        == "start.sh: NB_USER=alice needs the container started as root (--user root); running as jovyan"
+    )
 
 
 def test_chown_home_gives_a_root_owned_home_volume_to_the_user(tmp_path):
     home = tmp_path / "home"
     home.mkdir()  # root's, as a fresh volume is
-    p = run("--user", "root", "-e", "NB_UID=4321", "-e", "CHOWN_HOME=yes", "-v", f"{home}:/home/jovyan",
-            "--network", "none", command=["bash", "-c", "touch ~/mine && ls ~/work/retrain.sh"])
+    p = run(
+        "--user",
+        "root",
+        "-e",
+        "NB_UID=4321",
+        "-e",
+        "CHOWN_HOME=yes",
+        "-v",
+        f"{home}:/home/jovyan",
+        "--network",
+        "none",
+        command=["bash", "-c", "touch ~/mine && ls ~/work/retrain.sh"],
+    )
     assert p.returncode == 0, p.stderr
     assert (home / "mine").stat().st_uid == 4321 and home.stat().st_uid == 4321
     assert (home / "work" / "examples" / "retrain.py").is_file()
@@ -48,8 +83,15 @@ def test_chown_home_gives_a_root_owned_home_volume_to_the_user(tmp_path):
 
 @pytest.mark.parametrize("grant, expect", [("yes", "0"), ("no", "denied")])
 def test_grant_sudo_only_when_asked(grant, expect):
-    p = run("--user", "root", "-e", f"GRANT_SUDO={grant}", "--network", "none",
-            command=["bash", "-c", "sudo -n id -u 2>/dev/null || echo denied"])
+    p = run(
+        "--user",
+        "root",
+        "-e",
+        f"GRANT_SUDO={grant}",
+        "--network",
+        "none",
+        command=["bash", "-c", "sudo -n id -u 2>/dev/null || echo denied"],
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split()[-1] == expect
 
@@ -78,10 +120,12 @@ def test_an_arbitrary_uid_with_gid_0_or_100_writes_home_work_models_and_the_venv
     with running("-p", "127.0.0.1::8888", "-e", f"JUPYTER_TOKEN={token}", "--user", f"12345:{gid}") as c:
         c.wait_healthy(timeout=90)
         assert c.exec("python", "-c", payload("make_wheel.py")).returncode == 0
-        script = ("set -e; touch ~/in-home models/in-models notebooks/in-notebooks; "
-                  "echo ' ' >> notebooks/00_deep_learning_in_5_steps.ipynb; "
-                  "pip install -q --no-index /tmp/mine-1.0-py3-none-any.whl; "
-                  "cd /tmp && python -c 'import mine; print(mine.ANSWER)'; cd - >/dev/null; echo $HOME")
+        script = (
+            "set -e; touch ~/in-home models/in-models notebooks/in-notebooks; "
+            "echo ' ' >> notebooks/00_deep_learning_in_5_steps.ipynb; "
+            "pip install -q --no-index /tmp/mine-1.0-py3-none-any.whl; "
+            "cd /tmp && python -c 'import mine; print(mine.ANSWER)'; cd - >/dev/null; echo $HOME"
+        )
         p = c.exec("bash", "-c", script)
         assert p.returncode == 0, p.stderr
         assert p.stdout.split() == ["42", "/home/jovyan"]

@@ -3,6 +3,7 @@ FirstUseAuthenticator, the idle culler), run with docker compose on 127.0.0.1: u
 hub spawns the image for each, code runs in their kernels through the proxy, and nobody gets in
 or across where they should not. Prints the figures the README reports (hub start, spawn time
 per user, memory per idle user)."""
+
 import json
 import os
 import re
@@ -33,9 +34,17 @@ def free_port():
 def hub():
     name = f"dlhubtest{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "COMPOSE_PROJECT_NAME": name, "HUB_ADMINS": "teacher", "HUB_USERS": "ada,alan",
-           "DL_IMAGE": IMAGE, "DL_NETWORK": name, "DL_PREFIX": f"{name}-", "HUB_PORT": str(port),
-           "HUB_IMAGE": os.environ.get("HUB_IMAGE", "rucka/deeplearning-hub:latest")}
+    env = {
+        **os.environ,
+        "COMPOSE_PROJECT_NAME": name,
+        "HUB_ADMINS": "teacher",
+        "HUB_USERS": "ada,alan",
+        "DL_IMAGE": IMAGE,
+        "DL_NETWORK": name,
+        "DL_PREFIX": f"{name}-",
+        "HUB_PORT": str(port),
+        "HUB_IMAGE": os.environ.get("HUB_IMAGE", "rucka/deeplearning-hub:latest"),
+    }
     compose = ["docker", "compose", "-f", str(COMPOSE)]
     t = time.monotonic()
     subprocess.run(compose + ["up", "-d", "--no-build"], env=env, check=True, capture_output=True, text=True)
@@ -48,8 +57,9 @@ def hub():
         logs = subprocess.run(compose + ["logs"], env=env, capture_output=True, text=True).stdout
         subprocess.run(compose + ["down", "-v"], env=env, capture_output=True)
         for kind in ("container", "volume"):
-            left = docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []),
-                          "--filter", f"name={name}-").stdout.split()
+            left = docker(
+                kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter", f"name={name}-"
+            ).stdout.split()
             if left:
                 docker(kind, "rm", "-f" if kind == "container" else "-f", *left, check=False)
         Path(f"/tmp/{name}.log").write_text(logs)
@@ -66,15 +76,22 @@ def login(hub, user, password):
     """A browser's session after the login form, or None when the hub refused."""
     s = requests.Session()
     s.get(hub["url"] + "/hub/login", timeout=10)
-    r = s.post(hub["url"] + "/hub/login", data={"username": user, "password": password,
-                                                  "_xsrf": s.cookies.get("_xsrf", "")},
-               allow_redirects=False, timeout=30)
+    r = s.post(
+        hub["url"] + "/hub/login",
+        data={"username": user, "password": password, "_xsrf": s.cookies.get("_xsrf", "")},
+        allow_redirects=False,
+        timeout=30,
+    )
     return s if r.status_code == 302 and "jupyterhub-hub-login" in s.cookies else None
 
 
 def token_for(hub, session, user):
-    r = session.post(f"{hub['url']}/hub/api/users/{user}/tokens", json={"note": "test"},
-                     headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=30)
+    r = session.post(
+        f"{hub['url']}/hub/api/users/{user}/tokens",
+        json={"note": "test"},
+        headers={"X-XSRFToken": session.cookies.get("_xsrf", "")},
+        timeout=30,
+    )
     assert r.status_code == 201, r.text
     return r.json()["token"]
 
@@ -98,8 +115,12 @@ def spawn(hub, user, token):
     t = time.monotonic()
     r = api(hub, token, "POST", f"/hub/api/users/{user}/server")
     assert r.status_code in (201, 202), r.text
-    wait_for(lambda: api(hub, token, "GET", f"/hub/api/users/{user}").json()["servers"].get("", {}).get("ready"),
-             240, interval=0.5, what=f"{user}'s server")
+    wait_for(
+        lambda: api(hub, token, "GET", f"/hub/api/users/{user}").json()["servers"].get("", {}).get("ready"),
+        240,
+        interval=0.5,
+        what=f"{user}'s server",
+    )
     return time.monotonic() - t
 
 
@@ -118,10 +139,14 @@ def run_code(hub, user, token, code):
     r = api(hub, token, "POST", base, json={"name": "python3"})
     assert r.status_code == 201, r.text
     kernel = r.json()["id"]
-    ws = websocket.create_connection(f"{hub['url'].replace('http', 'ws', 1)}{base}/{kernel}/channels",
-                                     header=[f"Authorization: token {token}"], timeout=120)
+    ws = websocket.create_connection(
+        f"{hub['url'].replace('http', 'ws', 1)}{base}/{kernel}/channels",
+        header=[f"Authorization: token {token}"],
+        timeout=120,
+    )
     try:
         from support.jupyter_load import execute
+
         out, error = execute(ws, code, timeout=120)
         assert error is None, error
         return out
@@ -132,9 +157,13 @@ def run_code(hub, user, token, code):
 
 def test_each_user_runs_code_in_their_own_container_through_the_proxy(hub, users, servers):
     for user in ("ada", "alan"):
-        out = run_code(hub, user, users[user]["token"],
-                       "import getpass, os, socket, keras; print(os.environ['JUPYTERHUB_USER'], getpass.getuser(), "
-                       "socket.gethostname() != '', keras.backend.backend(), sorted(os.listdir('/home/jovyan/work/notebooks'))[0])")
+        out = run_code(
+            hub,
+            user,
+            users[user]["token"],
+            "import getpass, os, socket, keras; print(os.environ['JUPYTERHUB_USER'], getpass.getuser(), "
+            "socket.gethostname() != '', keras.backend.backend(), sorted(os.listdir('/home/jovyan/work/notebooks'))[0])",
+        )
         assert out.split() == [user, "jovyan", "True", "tensorflow", "00_deep_learning_in_5_steps.ipynb"]
 
 
@@ -143,7 +172,7 @@ def test_each_server_has_its_limits_and_its_own_home_volume(hub, servers):
         info = json.loads(docker("inspect", f"{hub['name']}-{user}").stdout)[0]
         assert info["Config"]["Image"] == IMAGE
         host = info["HostConfig"]
-        assert host["Memory"] == 3 * 1024 ** 3 and host["CpuQuota"] / host["CpuPeriod"] == 2  # 3G, 2 CPUs
+        assert host["Memory"] == 3 * 1024**3 and host["CpuQuota"] / host["CpuPeriod"] == 2  # 3G, 2 CPUs
         mounts = {m["Destination"]: m for m in info["Mounts"]}
         assert mounts["/home/jovyan"]["Name"] == f"{hub['name']}-{user}-home"
 
@@ -162,7 +191,10 @@ def test_one_user_cannot_reach_another_s_server(hub, users, servers):
     # ada's browser session, too: alan's server sends her away (to the hub's login/oauth), never in.
     r = users["ada"]["session"].get(hub["url"] + "/user/alan/api/contents", allow_redirects=True, timeout=60)
     assert r.status_code in (403, 404) or "/hub/" in r.url
-    assert api(hub, ada, "POST", "/hub/api/users/alan/server").status_code in (403, 404)  # 404: alan is not even visible
+    assert api(hub, ada, "POST", "/hub/api/users/alan/server").status_code in (
+        403,
+        404,
+    )  # 404: alan is not even visible
 
 
 def test_the_idle_culler_runs_and_the_secrets_were_generated(hub, users):
@@ -173,7 +205,9 @@ def test_the_idle_culler_runs_and_the_secrets_were_generated(hub, users):
     assert p.stdout.strip() == "600"
     env = docker("inspect", "-f", "{{json .Config.Env}}", container).stdout
     assert "CONFIGPROXY_AUTH_TOKEN" not in env and "JUPYTERHUB_CRYPT_KEY" not in env
-    assert not re.search(r"(token|secret)\s*=\s*['\"][0-9a-f]{16,}", (COMPOSE.parent / "jupyterhub_config.py").read_text())
+    assert not re.search(
+        r"(token|secret)\s*=\s*['\"][0-9a-f]{16,}", (COMPOSE.parent / "jupyterhub_config.py").read_text()
+    )
 
 
 def test_an_idle_user_stays_within_the_memory_guarantee(hub, servers):

@@ -1,5 +1,6 @@
 """Shipping the images: the images a release is made of, a real registry on 127.0.0.1, and a second,
 empty Docker engine to receive them as a user's laptop does."""
+
 import pytest
 from support.containers import docker
 from support.engine import EngineError, fresh_engine
@@ -10,8 +11,11 @@ from support.registry import RegistryError, local_registry
 @pytest.fixture(scope="session")
 def built():
     """The images a release is made of: IMAGE:cpu-amd64, IMAGE:cpu-arm64 (make build, make build-arm64)."""
-    missing = [f"{REPOSITORY}:cpu-{a}" for a in ARCHES
-               if docker("image", "inspect", f"{REPOSITORY}:cpu-{a}", check=False).returncode]
+    missing = [
+        f"{REPOSITORY}:cpu-{a}"
+        for a in ARCHES
+        if docker("image", "inspect", f"{REPOSITORY}:cpu-{a}", check=False).returncode
+    ]
     if missing:
         pytest.fail(f"not built: {', '.join(missing)} (make build; make build-arm64)")
     return {a: image_id(f"{REPOSITORY}:cpu-{a}") for a in ARCHES}

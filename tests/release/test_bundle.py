@@ -1,6 +1,7 @@
 """`make bundle`, the offline workshop's USB stick: one archive per platform that `docker load`
 takes, named as users type it (rucka/deeplearning:cpu), with SHA256SUMS; loaded into an engine that
 has never had the image, it runs the demo with no network."""
+
 import hashlib
 import json
 import re
@@ -28,8 +29,9 @@ def bundle(built, tmp_path_factory):
 def test_the_checksums_hold(bundle):
     p = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=bundle, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert sorted(line.split()[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()) == \
-        sorted([f"{NAME}-cpu-{a}.tar.gz" for a in ARCHES] + [f"{NAME}-cpu-{a}.sbom.json" for a in ARCHES])
+    assert sorted(line.split()[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()) == sorted(
+        [f"{NAME}-cpu-{a}.tar.gz" for a in ARCHES] + [f"{NAME}-cpu-{a}.sbom.json" for a in ARCHES]
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -54,11 +56,32 @@ def test_an_archive_loads_into_an_engine_without_the_image_and_runs_offline(bund
     assert sorted(re.findall(r"Loaded image: (\S+)", p.stdout)) == [f"{REPOSITORY}:cpu", f"{REPOSITORY}:latest"]
     assert docker(*laptop, "image", "inspect", "-f", "{{.Id}}", f"{REPOSITORY}:cpu").stdout.strip() == built[arch]
     if arch == "amd64":  # the demo, as `make demo` runs it, offline
-        demo = docker(*laptop, "run", "--rm", "--network", "none", f"{REPOSITORY}:cpu", "./demo.sh",
-                      "--how_many_training_steps", "100", timeout=900)
+        demo = docker(
+            *laptop,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            f"{REPOSITORY}:cpu",
+            "./demo.sh",
+            "--how_many_training_steps",
+            "100",
+            timeout=900,
+        )
         assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", demo.stdout, re.M)
         assert len(re.findall(r"^  [a-z ]+ \d\.\d+", demo.stdout, re.M)) >= 4  # one image of each class labelled
     else:  # under emulation here (the same image passed the smoke subset: make test-arm64)
-        p = docker(*laptop, "run", "--rm", "--network", "none", "--platform", "linux/arm64", f"{REPOSITORY}:cpu",
-                   "uname", "-m", timeout=900)
+        p = docker(
+            *laptop,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--platform",
+            "linux/arm64",
+            f"{REPOSITORY}:cpu",
+            "uname",
+            "-m",
+            timeout=900,
+        )
         assert p.stdout.strip() == "aarch64"

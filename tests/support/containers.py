@@ -95,6 +95,10 @@ class Container:
     def wait_healthy(self, timeout=60):
         return wait_for(lambda: self.health() == "healthy", timeout, what=f"{self.id[:12]} healthy")
 
+    def retrain(self, *args, image_dir="/tmp/ds", output_dir="/tmp/models", timeout=600):
+        """./retrain.sh on image_dir into output_dir, with more of its flags."""
+        return self.exec("./retrain.sh", "--image_dir", image_dir, "--output_dir", output_dir, *args, timeout=timeout)
+
     def exec(self, *cmd, user=None, timeout=300):
         """Run cmd in the container; return the CompletedProcess (no check)."""
         args = ["exec"] + (["--user", user] if user else []) + [self.id, *cmd]
