@@ -12,7 +12,6 @@ Standard library only; the build goes through docker/harness/build.sh like `make
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -110,19 +109,7 @@ def main():
         verdict = "" if target is None else ("  ok (<= %g)" % target if value <= target else "  OVER %g" % target)
         print(f"  {key:36s} {value:8.2f}{verdict}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps(
-            {
-                "image": TAG,
-                "machine": machine,
-                "results": results,
-                "targets": targets,
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    save_results(args.out, image=TAG, machine=machine, results=results, targets=targets)
 
 
 if __name__ == "__main__":

@@ -40,24 +40,9 @@ LIMITS_MIB = [256, 384, 512, 640, 768, 1024, 1280, 1536, 2048]
 def docker_run(command, *extra):
     """(exit status, seconds, peak MiB or None) of command in a fresh offline container."""
     t = time.monotonic()
-    p = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-v",
-            f"{VOLUME}:/home/jovyan/work/models",
-            *extra,
-            TAG,
-            "bash",
-            "-c",
-            f"{command} >/dev/null 2>&1; s=$?; {PEAK}; exit $s",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    script = f"{command} >/dev/null 2>&1; s=$?; {PEAK}; exit $s"
+    cmd = ["docker", "run", "--rm", "--network", "none", "-v", f"{VOLUME}:/home/jovyan/work/models", *extra]
+    p = subprocess.run([*cmd, TAG, "bash", "-c", script], capture_output=True, text=True)
     out = p.stdout.split()
     peak = int(out[-1]) / 2**20 if out and out[-1].isdigit() else None
     return p.returncode, time.monotonic() - t, peak

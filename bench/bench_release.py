@@ -15,7 +15,6 @@ engine). Standard library and tests/support only.
 """
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -30,6 +29,7 @@ from support.containers import docker  # noqa: E402 (after IMAGE is set)
 from support.engine import fresh_engine  # noqa: E402 (after IMAGE is set)
 from support.images import ARCHES, REPOSITORY  # noqa: E402 (after IMAGE is set)
 from support.registry import local_registry  # noqa: E402 (after IMAGE is set)
+from support.results import save_results
 
 HARNESS = REPO / "docker" / "harness"
 
@@ -108,18 +108,7 @@ def main():
     print(f"{REPOSITORY} on {machine}")
     for key, value in results.items():
         print(f"  {key:32s} {value:8.2f}")
-    Path(args.out).write_text(
-        json.dumps(
-            {
-                "image": REPOSITORY,
-                "machine": machine,
-                "results": results,
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    save_results(args.out, image=REPOSITORY, machine=machine, results=results)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from support.containers import Container
+from support.results import save_results
 from support.untrained_backbone import UPSTREAM, install_untrained_backbone
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,18 +137,7 @@ def main():
         print(f"  {k:34s} {shown}{verdict}")
     out = REPO / "bench" / "results" / f"retrain-{backbone}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "image": TAG,
-                "machine": machine,
-                "results": results,
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    save_results(out, image=TAG, machine=machine, results=results)
 
 
 if __name__ == "__main__":

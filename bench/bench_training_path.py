@@ -23,20 +23,9 @@ VARIANTS = ["classic-head", "fit-epochs", "fit-callback", "fit-bare"]
 
 
 def run(variant):
-    cmd = [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "-v",
-        f"{REPO / 'bench' / 'payloads'}:/payloads:ro",
-        TAG,
-        "python",
-        "/payloads/training_path.py",
-        variant,
-        "/tmp/logs",
-    ]
+    payloads = f"{REPO / 'bench' / 'payloads'}:/payloads:ro"
+    cmd = ["docker", "run", "--rm", "--network", "none", "-v", payloads, TAG, "python", "/payloads/training_path.py"]
+    cmd += [variant, "/tmp/logs"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"bench_training_path: {variant} failed: {(p.stderr.strip().splitlines() or ['?'])[-1]}")

@@ -71,16 +71,14 @@ def mirror():
         yield c
 
 
+FETCH_TEST = ("dl-assets", "--manifest", "/tmp/manifest.toml", "fetch", "--profile", "test")  # the served manifest
+
+
 def fetch(c, *args):
     return c.exec(
         "env",
         "DL_ASSETS_DIR=/tmp/assets",
-        "dl-assets",
-        "--manifest",
-        "/tmp/manifest.toml",
-        "fetch",
-        "--profile",
-        "test",
+        *FETCH_TEST,
         "--dest",
         "/tmp/assets",
         "--mirror",
@@ -113,18 +111,7 @@ def test_a_tampered_file_is_rejected_in_one_line_and_not_installed(mirror):
 
 
 def test_an_unreachable_source_is_one_line(mirror):
-    p = mirror.exec(
-        "dl-assets",
-        "--manifest",
-        "/tmp/manifest.toml",
-        "fetch",
-        "--profile",
-        "test",
-        "--only",
-        "good",
-        "--dest",
-        "/tmp/elsewhere",
-    )
+    p = mirror.exec(*FETCH_TEST, "--only", "good", "--dest", "/tmp/elsewhere")
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 1 and len(lines) == 1
     assert lines[0].startswith("dl-assets: error: good: could not download it; tried http://127.0.0.1:9/unreachable")
