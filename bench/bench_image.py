@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from support.results import save_results
+
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get("IMAGE", "rucka/deeplearning")
 VARIANT = os.environ.get("VARIANT", "cpu")
@@ -108,7 +110,6 @@ def main():
         target = targets.get(key)
         verdict = "" if target is None else ("  ok (<= %g)" % target if value <= target else "  OVER %g" % target)
         print(f"  {key:36s} {value:8.2f}{verdict}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_results(args.out, image=TAG, machine=machine, results=results, targets=targets)
 
 

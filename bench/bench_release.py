@@ -29,7 +29,7 @@ from support.containers import docker  # noqa: E402 (after IMAGE is set)
 from support.engine import fresh_engine  # noqa: E402 (after IMAGE is set)
 from support.images import ARCHES, REPOSITORY  # noqa: E402 (after IMAGE is set)
 from support.registry import local_registry  # noqa: E402 (after IMAGE is set)
-from support.results import save_results
+from support.results import save_results  # noqa: E402 (after IMAGE is set)
 
 HARNESS = REPO / "docker" / "harness"
 
