@@ -3,7 +3,7 @@
 
     python bench/bench_jupyter.py [--kernels 8]
 
-1. Every notebook in examples/notebooks, run through JupyterLab's server in a locked-down
+1. Every notebook in examples/, run through JupyterLab's server in a locked-down
    container (tests/notebook_client.py, as tests/test_notebooks.py does): seconds each and in all.
 2. A small Keras fit in N kernels at once (tests/jupyter_load.py, the load tests/test_load.py
    checks): wall time, memory (peak and per kernel), GET /api latency while they work.
@@ -29,7 +29,7 @@ def notebook_suite(token):
     with running(*LOCKED, "-e", f"JUPYTER_TOKEN={token}") as c:
         c.wait_healthy(timeout=90)
         for nb in NOTEBOOKS:
-            p = c.exec("python", "-c", CLIENT, token, f"notebooks/{nb}", timeout=1800)
+            p = c.exec("python", "-c", CLIENT, token, f"examples/{nb}", timeout=1800)
             result = json.loads(p.stdout.strip().splitlines()[-1])
             if p.returncode or result["error"]:
                 raise SystemExit(f"bench: {nb} failed: {result['error'] or p.stderr}")

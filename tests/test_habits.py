@@ -55,9 +55,11 @@ def test_gensim_downloader_answers_from_the_baked_vectors(box):
 def test_keras_imagenet_weights_are_refused_with_the_profile_in_a_stand_in_image(box, assets):
     if any("keras" in a for a in assets["assets"].values()):
         pytest.skip("this image bakes in Keras weights (upstream profile): tested by the next test's mechanism")
-    p = python(box, "import keras; keras.applications.EfficientNetB0(weights='imagenet', include_top=False)")
+    """IPython and Jupyter's kernels load the note (an IPython extension, /etc/ipython)."""
+    code = "import keras; keras.applications.EfficientNetB0(weights='imagenet', include_top=False)"
+    p = box.exec("ipython", "--colors=NoColor", "-c", code, timeout=300)
     assert p.returncode == 1
-    last = p.stderr.strip().splitlines()[-1]
+    last = p.stdout.strip().splitlines()[-1]  # IPython prints the traceback on stdout
     assert last.startswith("rucka/deeplearning: this image's asset profile is 'standin'")
     assert "no Keras weights" in last
 
@@ -65,12 +67,12 @@ def test_keras_imagenet_weights_are_refused_with_the_profile_in_a_stand_in_image
 def test_the_keras_note_still_finds_keras_s_downloader(box):
     """dlkit.keras_note reaches into a Keras internal (keras.src.utils.file_utils.get_file, which
     keras.applications call; no public hook exists): in either asset profile, a Keras upgrade that
-    moves it fails here, instead of the note going silent."""
-    p = python(
-        box,
+    moves it fails here, instead of the note going silent. Asked of a Jupyter kernel, as a notebook."""
+    code = (
         "import keras\nfrom keras.src.utils import file_utils\n"
-        "print(hasattr(file_utils.get_file, '__wrapped__'), keras.utils.get_file is file_utils.get_file)",
+        "print(hasattr(file_utils.get_file, '__wrapped__'), keras.utils.get_file is file_utils.get_file)"
     )
+    p = python(box, payload("kernel_run.py"), code)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "True"]
 

@@ -39,14 +39,12 @@ def test_a_fresh_home_volume_gets_the_teaching_material_and_keeps_the_user_s_edi
         c.wait_healthy(timeout=90)
         status, body = http_get(c.url(8888, "/api/contents"), token)
         assert status == 200
-        assert {"examples", "notebooks", "data", "models", "retrain.sh"} <= {
-            i["name"] for i in json_of(body)["content"]
-        }
-        nb = json_of(http_get(c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"), token)[1])
+        assert {"examples", "data", "models", "retrain.sh"} <= {i["name"] for i in json_of(body)["content"]}
+        nb = json_of(http_get(c.url(8888, "/api/contents/examples/02_word_algebra.ipynb"), token)[1])
         nb["content"]["cells"][0]["source"] = "# my notes"
         assert (
             http_get(
-                c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"),
+                c.url(8888, "/api/contents/examples/02_word_algebra.ipynb"),
                 token,
                 method="PUT",
                 body={"type": "notebook", "content": nb["content"]},
@@ -68,7 +66,7 @@ def test_a_fresh_home_volume_gets_the_teaching_material_and_keeps_the_user_s_edi
     # The same volume again: the user's edit stays, nothing is copied over it.
     with lab_on(home, token) as c:
         c.wait_healthy(timeout=90)
-        nb = json_of(http_get(c.url(8888, "/api/contents/notebooks/02_word_algebra.ipynb"), token)[1])
+        nb = json_of(http_get(c.url(8888, "/api/contents/examples/02_word_algebra.ipynb"), token)[1])
         assert nb["content"]["cells"][0]["source"] == "# my notes"
 
 

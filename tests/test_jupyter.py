@@ -33,7 +33,7 @@ def test_the_workdir_is_the_jupyter_root(lab, token):
     status, body = http_get(lab.url(8888, "/api/contents"), token)
     assert status == 200
     names = {item["name"] for item in json.loads(body)["content"]}
-    assert {"examples", "notebooks", "data", "models"} <= names
+    assert {"examples", "data", "models"} <= names
 
 
 def test_a_kernel_runs_code_through_the_server_and_only_with_the_token(lab, token):

@@ -77,7 +77,7 @@ def kernel_info(lab, token):
 
 @pytest.fixture(scope="module")
 def notebooks(lab, token):
-    status, body = http_get(lab.url(8888, "/api/contents/notebooks"), token)
+    status, body = http_get(lab.url(8888, "/api/contents/examples"), token)
     assert status == 200
     names = sorted(i["path"] for i in json.loads(body)["content"] if i["name"].endswith(".ipynb"))
     assert len(names) == 7

@@ -35,13 +35,19 @@ def manifest(image):
 def test_the_venv_holds_the_lock_and_nothing_else(manifest, lock):
     """Every distribution in the venv, read off the manifest's *.dist-info folders: the lock's
     names at the lock's versions, none missing and none beside them."""
-    installed = {}
+    installed, baked = {}, {}
     for path in manifest:
         m = re.fullmatch(re.escape(SITE) + r"([^/]+)-([^-/]+)\.dist-info", path)
         if m:
             installed[normalise(m.group(1))] = m.group(2)
-    # Beside the lock, the image's own library (pyproject.toml), and nothing else.
+        m = re.fullmatch(r"/opt/assets/[^/]+/([^/-]+)-([^-/]+)-[^/]+\.whl", path)
+        if m:
+            baked[normalise(m.group(1))] = m.group(2)
+    # Beside the lock: the image's own library (pyproject.toml), and the wheels among the assets
+    # (spaCy's pipeline), at their versions; nothing else.
     assert installed.pop("dlkit") == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert set(baked) == {"en-core-web-sm"}
+    assert all(installed.pop(name) == version for name, version in baked.items())
     assert installed == {normalise(n): v for n, v in lock.items()}
 
 

@@ -32,7 +32,7 @@ def test_every_notebook_has_an_expectation():
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_through_jupyter_without_errors(locked_lab, token, notebook):
-    p = locked_lab.exec("python", "-c", CLIENT, token, f"notebooks/{notebook}", timeout=1800)
+    p = locked_lab.exec("python", "-c", CLIENT, token, f"examples/{notebook}", timeout=1800)
     assert p.returncode == 0, p.stderr
     result = json.loads(p.stdout.strip().splitlines()[-1])
     assert result["error"] is None and result["errors"] == 0, result["error"]

@@ -26,7 +26,7 @@ def test_no_process_runs_as_root(host):
 
 def test_workdir_holds_the_teaching_layout(host):
     assert host.check_output("pwd") == WORKDIR
-    for d in ("examples", "notebooks", "data", "models"):
+    for d in ("examples", "data", "models"):
         f = host.file(f"{WORKDIR}/{d}")
         assert f.is_directory and f.user == "jovyan"
 

@@ -121,8 +121,8 @@ def test_an_arbitrary_uid_with_gid_0_or_100_writes_home_work_models_and_the_venv
         c.wait_healthy(timeout=90)
         assert c.exec("python", "-c", payload("make_wheel.py")).returncode == 0
         script = (
-            "set -e; touch ~/in-home models/in-models notebooks/in-notebooks; "
-            "echo ' ' >> notebooks/00_deep_learning_in_5_steps.ipynb; "
+            "set -e; touch ~/in-home models/in-models examples/in-examples; "
+            "echo ' ' >> examples/00_deep_learning_in_5_steps.ipynb; "
             "pip install -q --no-index /tmp/mine-1.0-py3-none-any.whl; "
             "cd /tmp && python -c 'import mine; print(mine.ANSWER)'; cd - >/dev/null; echo $HOME"
         )
@@ -130,7 +130,7 @@ def test_an_arbitrary_uid_with_gid_0_or_100_writes_home_work_models_and_the_venv
         assert p.returncode == 0, p.stderr
         assert p.stdout.split() == ["42", "/home/jovyan"]
         # JupyterLab saves and checkpoints (both failed as 403/500 before the permission rule).
-        url = c.url(8888, "/api/contents/notebooks/saved.ipynb")
+        url = c.url(8888, "/api/contents/examples/saved.ipynb")
         nb = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
         assert http_get(url, token, method="PUT", body=nb)[0] in (200, 201)
         assert http_get(url + "/checkpoints", token, method="POST", body={})[0] == 201
@@ -141,7 +141,7 @@ def test_an_arbitrary_uid_with_gid_0_or_100_writes_home_work_models_and_the_venv
 
 
 def test_fix_permissions_gives_gid_0_the_same_rights_as_group_100(host):
-    out = host.check_output("getfacl -p /opt/venv/lib/python3.11/site-packages %s/notebooks", WORKDIR)
+    out = host.check_output("getfacl -p /opt/venv/lib/python3.11/site-packages %s/examples", WORKDIR)
     for block in out.split("\n\n"):
         assert "group::rwx" in block and "group:root:rwx" in block and "default:group:root:rwx" in block, block
         assert "# group: users" in block and "flags: -s-" in block, block

@@ -7,7 +7,7 @@ same 4,000 steps of 100, SGD at 0.01, one TensorFlow thread (as a cached re-run 
 - classic-head  the lesson's: dlkit.training.ClassicHead, whose train_step runs a report interval
                 (10 steps) in the graph, fit(steps_per_execution=100), ClassicReport's lines
 - fit-epochs    model.fit, steps_per_execution=10, an epoch per report (validation_data), the
-                classic lines from a callback (reports.fit_callback), keras.callbacks.TensorBoard
+                classic lines from a callback (EpochLines), keras.callbacks.TensorBoard
 - fit-callback  model.fit of one 4,000-step epoch, steps_per_execution=10, a batch-end callback
                 that checks a validation batch and prints the classic lines
 - fit-bare      model.fit, steps_per_execution=1000, no report at all: the floor of fit
@@ -60,6 +60,20 @@ def compile_head(steps_per_execution, metrics=("accuracy",)):
     )
 
 
+class EpochLines(keras.callbacks.Callback):
+    """After every epoch of INTERVAL steps: the classic lines, from fit's own logs."""
+
+    def __init__(self, history):
+        super().__init__()
+        self.history = history
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * INTERVAL - 1
+        self.history.append(
+            reports.step_lines(step, logs["accuracy"], logs["loss"], logs["val_accuracy"], logs["val_loss"], BATCH)
+        )
+
+
 class Lines(keras.callbacks.Callback):
     """After each execution of INTERVAL steps: a validation batch, the classic lines."""
 
@@ -87,7 +101,7 @@ with contextlib.redirect_stdout(io.StringIO()):
             verbose=0,
             validation_data=batches(val, BATCH, STEPS // INTERVAL),
             validation_steps=1,
-            callbacks=[reports.fit_callback(keras, INTERVAL, BATCH, history), keras.callbacks.TensorBoard(LOGS)],
+            callbacks=[EpochLines(history), keras.callbacks.TensorBoard(LOGS)],
         )
     elif VARIANT == "fit-callback":
         compile_head(INTERVAL)

@@ -20,6 +20,6 @@ Where things live (one module per concern; no module imports an example):
 import os
 from pathlib import Path
 
-# The image's working directory: data/, models/, examples/, notebooks/ (ENV DL_WORKDIR in the
+# The image's working directory: data/, models/, examples/ (programs and notebooks) (ENV DL_WORKDIR in the
 # Dockerfile is the one place it is set).
 WORKDIR = Path(os.environ.get("DL_WORKDIR") or Path.home() / "work")

@@ -1,8 +1,9 @@
 """When Keras cannot fetch a file (weights="imagenet" offline), say what this image has baked in.
 
-The venv's deeplearning.pth imports this module at interpreter start. It imports nothing and only
-adds an import hook: when Keras loads keras.src.utils.file_utils, its get_file is wrapped so that a
-failed download carries one more line (a PEP 678 note, printed under the error by Python and
+An IPython extension: IPython and every Jupyter kernel load it at start (/etc/ipython/ipython_config.py,
+`c.InteractiveShellApp.extensions`), and a program may call install(). It imports nothing and only
+wraps Keras's downloader: when Keras loads keras.src.utils.file_utils (at once if it already has),
+its get_file is wrapped so that a failed download carries one more line (a PEP 678 note, printed under the error by Python and
 IPython) naming the image's asset profile and the Keras files it bakes in. Keras is otherwise
 unchanged; the files it finds in ~/.keras/models (dl-assets link) load as they always do.
 """
@@ -37,6 +38,8 @@ def note():
 
 def wrap(module):
     get_file = module.get_file
+    if hasattr(get_file, "__wrapped__"):
+        return
 
     def get_file_with_note(*args, **kwargs):
         try:
@@ -72,5 +75,14 @@ class Hook:
         return spec
 
 
-if not any(isinstance(h, Hook) for h in sys.meta_path) and TARGET not in sys.modules:
-    sys.meta_path.insert(0, Hook())
+def install():
+    """Wrap Keras's get_file now if Keras is loaded, or when it loads (the one use of its internals)."""
+    if TARGET in sys.modules:
+        wrap(sys.modules[TARGET])
+    elif not any(isinstance(h, Hook) for h in sys.meta_path):
+        sys.meta_path.insert(0, Hook())
+
+
+def load_ipython_extension(ipython):
+    """IPython's extension API (`%load_ext dlkit.keras_note`, or the configuration's extensions)."""
+    install()

@@ -1,7 +1,7 @@
 """What a training run shows and leaves behind: the classic lines, plots, metrics, an atomic save.
 
 - `report_steps`: the steps that print them; `step_lines`: the classic retrain.py progress
-  lines, and the history row they stand for; `fit_callback`: the same lines after each epoch of fit.
+  lines, and the history row they stand for.
 - `per_class_accuracy`: each class's own accuracy, next to the classic overall line.
 - `ema`: TensorBoard's smoothing; `plot_curves`, `plot_confusion`: PNGs of a run.
 - `output_folder`: a private staging folder for a run's files, checked before the slow part (and
@@ -45,25 +45,6 @@ def step_lines(step, accuracy, loss, val_accuracy, val_loss, n_val):
         "validation_accuracy": val_accuracy,
         "validation_cross_entropy": val_loss,
     }
-
-
-def fit_callback(keras, steps_per_epoch, n_val, history):
-    """A Keras callback printing the classic lines after every epoch of model.fit, into history."""
-
-    class StepLines(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            history.append(
-                step_lines(
-                    (epoch + 1) * steps_per_epoch - 1,
-                    logs["accuracy"],
-                    logs["loss"],
-                    logs.get("val_accuracy"),
-                    logs.get("val_loss"),
-                    n_val,
-                )
-            )
-
-    return StepLines()
 
 
 def accuracy_and_loss(model, x, y):

@@ -162,7 +162,7 @@ def test_each_user_runs_code_in_their_own_container_through_the_proxy(hub, users
             user,
             users[user]["token"],
             "import getpass, os, socket, keras; print(os.environ['JUPYTERHUB_USER'], getpass.getuser(), "
-            "socket.gethostname() != '', keras.backend.backend(), sorted(os.listdir('/home/jovyan/work/notebooks'))[0])",
+            "socket.gethostname() != '', keras.backend.backend(), sorted(os.listdir('/home/jovyan/work/examples'))[0])",
         )
         assert out.split() == [user, "jovyan", "True", "tensorflow", "00_deep_learning_in_5_steps.ipynb"]
 

@@ -19,7 +19,7 @@ from .notebook_client import execute_request
 KERNELS = 8
 MEMORY_BOUND_MIB = 4096  # stated bound for 8 kernels; measured peak ~2.7 GiB (CPU image)
 # The notebooks, and the client that runs one through the container's own Jupyter server.
-NOTEBOOKS = sorted(p.name for p in (REPO / "examples" / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(p.name for p in (REPO / "examples").glob("*.ipynb"))
 CLIENT = (REPO / "tests" / "support" / "notebook_client.py").read_text()
 LATENCY_EVERY = 0.25
 # cgroup v2 (memory.stat "anon") or v1 ("total_rss"), inside the container.

@@ -1,6 +1,6 @@
 """Run one notebook through the Jupyter server of the container it runs in, as a browser would.
 
-    python notebook_client.py TOKEN notebooks/01_transfer_learning.ipynb
+    python notebook_client.py TOKEN examples/01_transfer_learning.ipynb
 
 Executed inside the container (the tests start it with --network none, so only its own loopback
 reaches the server): reads the notebook through the contents API, starts a session (a kernel)

@@ -258,3 +258,33 @@ def test_the_lock_reader(tmp_path):
     assert lock.requirement_names(requirements, "arm64") == ["tensorflow", "spacy", "foo"]
     assert lock.locked_versions(locked) == {"spacy": "3.8.7", "tensorflow": "2.20.0"}
     assert lock.direct_pins(requirements, locked, "arm64") == {"tensorflow": "2.20.0", "spacy": "3.8.7", "foo": None}
+
+
+def test_a_re_issued_wheel_is_the_same_bytes_twice_and_pip_installs_it(tmp_path):
+    """dlkit.store.convert.pack_wheel: the stand-in's spaCy pipeline, re-issued as a wheel."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from dlkit.store.convert import pack_wheel
+
+    tree = tmp_path / "tree"
+    (tree / "pipe").mkdir(parents=True)
+    (tree / "pipe" / "__init__.py").write_text("ANSWER = 42\n")
+    info = tree / "pipe-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pipe\nVersion: 1.0\n")
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = pack_wheel(tree, tmp_path / "a" / "pipe-1.0-py3-none-any.whl", info / "RECORD")
+    b = pack_wheel(tree, tmp_path / "b" / "pipe-1.0-py3-none-any.whl", info / "RECORD")
+    assert a.read_bytes() == b.read_bytes()
+    assert zipfile.ZipFile(a).namelist()[-1] == "pipe-1.0.dist-info/RECORD"
+    p = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", tmp_path / "site", a],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "site" / "pipe" / "__init__.py").read_text() == "ANSWER = 42\n"

@@ -181,3 +181,21 @@ def test_the_image_s_own_package_needs_no_lock_and_gets_no_pypi_purl(root, tmp_p
     assert "purl" not in own and "hashes" not in own
     assert {"name": "io.github.rucka.deeplearning:built-from", "value": "src/ at git revision abc"} in own["properties"]
     assert "0 Python" not in p.stderr and "1 own package (dlkit)" in p.stderr
+
+
+def test_a_package_installed_from_an_asset_s_wheel_is_named_once_as_the_asset(root, tmp_path):
+    """spaCy's pipeline: a wheel among the assets (the manifest's hash), pip-installed into the venv."""
+    folder, _ = root
+    empty = tmp_path / "pylock.toml"
+    empty.write_text('lock-version = "1.0"\ncreated-by = "test"\npackages = []\n')
+    baked = folder / "opt" / "assets" / "textures"
+    baked.mkdir()
+    try:
+        wheel(baked)
+        p = make_sbom(folder, tmp_path / "a.json", empty)
+    finally:
+        shutil.rmtree(baked)
+    assert p.returncode == 0, p.stderr
+    names = [c["name"] for c in json.loads((tmp_path / "a.json").read_text())["components"]]
+    assert "tiny-pkg" not in names and "textures" in names
+    assert "Python" not in p.stderr and "1 asset package" in p.stderr

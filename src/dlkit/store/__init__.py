@@ -7,15 +7,15 @@
     dl-assets path   NAME|backbone|dataset        where an installed asset is (for scripts)
     dl-assets link   [--home DIR]                 put the installed assets where the standard
                                                   loaders look: ~/.keras/models, ~/gensim-data
-    dl-assets pythonpath                          folders of installed Python packages (spaCy's)
 
 The manifest (docker/assets/manifest.toml in the repository) lists every asset with its sources,
 size, hash, license and attribution. A hash mismatch is an error, never a warning: the file is
 deleted and nothing is installed. A mirror (--mirror or DL_ASSETS_MIRROR: a folder, or a base URL
 serving the same file names) is tried before the publishers, for air-gapped sites.
 Standard calls: an asset with `keras = "models/FILE"` answers Keras's get_file (weights="imagenet")
-from ~/.keras/models/FILE; one with `gensim = "NAME"` answers gensim.downloader.load("NAME"); one
-unpacked from a wheel (`unpack = "wheel"`) is a folder on Python's path (spacy.load("en_core_web_sm")).
+from ~/.keras/models/FILE; one with `gensim = "NAME"` answers gensim.downloader.load("NAME"); an
+asset that is a wheel (spaCy's pipeline) is a Python package: the image pip-installs it into its
+venv, as `spacy download` would (spacy.load("en_core_web_sm")).
 Environment: DL_ASSETS_MANIFEST, DL_ASSETS_DIR (default /opt/assets), DL_ASSETS_CACHE (downloads),
 DL_ASSETS_MIRROR, DL_ASSETS_CA (a CA bundle for HTTPS behind an intercepting proxy).
 """

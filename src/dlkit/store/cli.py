@@ -1,4 +1,4 @@
-"""dl-assets: the command (list, fetch, verify, path, link, pythonpath)."""
+"""dl-assets: the command (list, fetch, verify, path, link)."""
 
 import argparse
 import json
@@ -67,15 +67,6 @@ def cmd_verify(args):
 
 def cmd_path(args):
     print(find(args.what))
-    return 0
-
-
-def cmd_pythonpath(args):
-    """The folders of installed Python packages (unpacked wheels), one a line: for a .pth file."""
-    _, _, assets = installed()
-    for _, entry in sorted(assets.items()):
-        if entry.get("unpack") == "wheel":
-            print(entry["path"])
     return 0
 
 
@@ -174,8 +165,6 @@ def main(argv=None):
     p = sub.add_parser("link", help="put the installed assets where Keras and gensim look")
     p.add_argument("--home", help="the home folder to link in (default: $HOME)")
     p.set_defaults(run=cmd_link)
-    p = sub.add_parser("pythonpath", help="folders of installed Python packages, for a .pth file")
-    p.set_defaults(run=cmd_pythonpath)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -179,12 +179,6 @@ def install(asset, source, dest):
             payload = out
         elif "member" in asset:
             payload = extract_member(source, asset, staging)
-        elif asset.get("unpack") == "wheel":  # a pure-Python wheel is an import folder as it is
-            payload = staging / "site"
-            with zipfile.ZipFile(source) as z:
-                if any(".." in Path(n).parts or n.startswith("/") for n in z.namelist()):
-                    raise AssetError(f"{asset['filename']}: a member would be written outside the folder")
-                z.extractall(payload)
         elif asset.get("unpack") == "tar":
             safe_extract(source, staging)
             payload = staging / asset.get("root", "")
