@@ -120,6 +120,8 @@ lock: $(VENV)/.ready ## Re-resolve docker/requirements/*.in into pinned locks (u
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.11 sbom.in -o sbom.txt
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
+	  --universal --python-version 3.11 export.in -c cpu-amd64.txt -o export.txt
+	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.9 uv.in -o uv.txt
 	cd docker/requirements && ../../$(BIN)/uv pip compile -q --upgrade --generate-hashes \
 	  --universal --python-version 3.11 dev.in -o dev.txt
@@ -140,6 +142,8 @@ bench: build $(VENV)/.ready ## Benchmarks (cold build drops the build cache; BEN
 	$(BIN)/python bench/bench_retrain.py --upstream_shape efficientnet_b0
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_training_path.py
+	$(BIN)/python bench/bench_vs_keras_io.py
+	$(BIN)/python bench/bench_vs_keras_io.py --upstream_shape
 	IMAGE=$(TAG) VARIANT=$(VARIANT) $(BIN)/python bench/bench_jupyter.py
 
 bench-reproducible: $(VENV)/.ready ## Two builds from nothing of the same commit: files and layers compared (bench/)

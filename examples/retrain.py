@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlkit import assets, dataset, reports
+from dlkit import assets, dataset, engine, reports
 from dlkit.bottlenecks import BottleneckCache
 from dlkit.errors import main_guard
 from dlkit.session import Session
@@ -56,6 +56,9 @@ def parse_args(argv=None):
     p.add_argument("--random_scale", type=float, default=0, help="distortion: random zoom, in percent")
     p.add_argument("--random_brightness", type=float, default=0, help="distortion: random brightness, in percent")
     p.add_argument("--batch_size", type=int, default=32, help="images per backbone call when computing bottlenecks")
+    p.add_argument("--engine", choices=engine.ENGINES, default="auto",
+                   help="what runs the frozen backbone: onnx (ONNX Runtime, the network converted at build "
+                        "time: faster), tensorflow; auto: onnx where it can run")
     p.add_argument("--distribute", choices=["none", "mirrored"], default="none",
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU (without GPUs: over "
                         "DL_LOGICAL_CPUS logical CPU devices, to try it on a laptop)")
@@ -83,12 +86,12 @@ def main(argv=None):
 
         # 2. The bottlenecks: each image through the frozen backbone once, cached by content.
         backbone = args.backbone or assets.default_backbone()
-        spec = assets.backbone_spec(backbone)
-        print(f"retrain: {len(files)} files in {len(labels)} classes from {image_dir}; "
-              f"backbone {backbone} ({spec['input_size']}x{spec['input_size']}, {spec['features']} features)")
-        cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone)
+        spec, runs_on = assets.backbone_spec(backbone), engine.choose(backbone, args.engine)
+        print(f"retrain: {len(files)} files in {len(labels)} classes from {image_dir}; backbone {backbone} "
+              f"({spec['input_size']}x{spec['input_size']}, {spec['features']} features, run by {runs_on})")
+        cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone, runs_on)
         distort = args.flip_left_right or args.random_scale or args.random_brightness
-        session = Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort)
+        session = Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort, runs_on)
         keras = session.keras
         from dlkit.training import ClassicHead, ClassicReport  # they need Keras, imported by the session
         x, kept, skipped, counts, seconds = session.bottlenecks(args.batch_size)
@@ -149,7 +152,7 @@ def main(argv=None):
             "image_dir": str(image_dir),
             "images": {"total": len(kept), "skipped": len(skipped), **{s: int(len(i)) for s, i in split.items()},
                        "per_class": dict(Counter(labels[i] for i in y))},
-            "bottlenecks": {**counts, "seconds": round(seconds, 3)},
+            "bottlenecks": {**counts, "seconds": round(seconds, 3), "engine": runs_on},
             "final_test_accuracy": test_acc, "test_images": int(len(test)), "per_class_test_accuracy": per_class,
             "final_validation_accuracy": history[-1]["validation_accuracy"],
             "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},

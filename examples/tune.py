@@ -13,14 +13,13 @@ cross-validation on the training+validation images, then check the winner on the
 With the same --seed the results are the same on every run.
 """
 import argparse
-import functools
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from dlkit import assets, bottlenecks, dataset
+from dlkit import assets, bottlenecks, dataset, engine
 from dlkit.errors import UserError, main_guard
 
 GRID = {"eta0": [0.001, 0.01, 0.1], "alpha": [1e-5, 1e-4, 1e-3]}
@@ -30,11 +29,10 @@ def features(image_dir, backbone, cache_dir):
     """(X, y, labels, is_test) from the bottleneck cache, computing what is missing."""
     classes = dataset.scan(image_dir)
     labels = sorted(classes)
-    spec = assets.backbone_spec(backbone)
-    network = functools.cache(lambda: assets.load_backbone(backbone)[0])  # built only if an image is not cached
+    spec, runs_on = assets.backbone_spec(backbone), engine.choose(backbone)  # the engine ./retrain.sh uses
     files = [f for label in labels for f in classes[label]]
-    cache = bottlenecks.BottleneckCache(cache_dir, backbone)
-    x, kept, _, _ = bottlenecks.compute(files, lambda images: network().predict_on_batch(images),
+    cache = bottlenecks.BottleneckCache(cache_dir, backbone, runs_on)
+    x, kept, _, _ = bottlenecks.compute(files, engine.predictor(backbone, runs_on),  # made only if needed
                                         spec["input_size"], spec["features"], cache, 32)
     label_of = {f: i for i, label in enumerate(labels) for f in classes[label]}
     y = np.array([label_of[f] for f in kept])

@@ -73,6 +73,30 @@ def test_a_second_run_takes_every_bottleneck_from_the_cache(box, first_run):
     assert "bottlenecks: 160 images, 0 computed, 160 from cache" in p.stdout
 
 
+def test_tensorflow_is_the_engine_s_fallback_with_its_own_cache_and_the_same_result(box, first_run):
+    """The first run's backbone ran on ONNX Runtime (dlkit.engine); --engine tensorflow runs it on
+    TensorFlow, caches those features apart, and trains to the same test accuracy."""
+    assert re.search(r"^retrain: .* features, run by onnx\)$", first_run.stdout, re.M)
+    p = box.retrain("--how_many_training_steps", STEPS, "--name", "by-tensorflow", "--engine", "tensorflow")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^retrain: .* features, run by tensorflow\)$", p.stdout, re.M)
+    assert "bottlenecks: 160 images, 160 computed, 0 from cache" in p.stdout
+    final = [re.search(r"^Final test accuracy = .*$", out, re.M).group() for out in (first_run.stdout, p.stdout)]
+    assert final[0] == final[1]
+    metrics = json.loads(box.exec("cat", "/tmp/models/by-tensorflow/metrics.json").stdout)
+    assert metrics["bottlenecks"]["engine"] == "tensorflow"
+
+
+def test_a_phone_photo_decodes_at_reduced_scale_with_the_features_of_a_full_decode(box):
+    """A 12-megapixel JPEG costs what a small one does (Pillow's draft: libjpeg's DCT scaling, here
+    1/8), and the backbone's features stay those of the full decode (cosine >= 0.999)."""
+    p = box.exec("python", "-c", payload("draft_features.py"), timeout=600)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout.splitlines()[-1])
+    assert result["min_cosine"] >= 0.999
+    assert all(result["input_size"] <= min(w, h) and w == 4032 // 8 for w, h in result["decoded"])
+
+
 def test_a_cached_re_run_trains_exactly_as_the_first_run(box, first_run):
     """Same flags, same seed: every bottleneck comes from the cache, the new layer trains while the
     backbone is built in the background, on one TensorFlow thread, and every number is the same."""
@@ -109,7 +133,8 @@ def test_distortions_train_through_keras_preprocessing_layers(box, first_run):
 
 
 def test_a_corrupt_cache_entry_is_recomputed(box, first_run):
-    entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks -name '*.npy' | head -1").stdout.strip()
+    # An entry of the cache the default run reads (ONNX Runtime's features; TensorFlow's are apart).
+    entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks/*-onnx -name '*.npy' | head -1").stdout.strip()
     assert box.exec("bash", "-c", f"echo garbage > {entry}").returncode == 0
     p = box.retrain("--how_many_training_steps", "20", "--name", "again")
     assert p.returncode == 0, p.stderr
@@ -306,7 +331,14 @@ def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file
     made = install_untrained_backbone(box)
     p = box.retrain("--backbone", made["name"], "--name", "effnet", "--how_many_training_steps", "20", timeout=900)
     assert p.returncode == 0, p.stderr
-    assert f"backbone {made['name']} (224x224, 1280 features)" in p.stdout
+    # Installed after the build, it has no converted network: TensorFlow runs it, and asking for
+    # ONNX Runtime says why not in one line.
+    assert f"backbone {made['name']} (224x224, 1280 features, run by tensorflow)" in p.stdout
+    line = one_line_error(box.retrain("--backbone", made["name"], "--engine", "onnx", "--name", "x"), "retrain")
+    assert line == (
+        "retrain: error: --engine onnx: this image has no ONNX file for this backbone (converted at build time); "
+        "use --engine tensorflow"
+    )
     assert "160 images, 160 computed, 0 from cache" in p.stdout  # its own cache, apart from the default's
     saved = saved_backbone(box, "/tmp/models/effnet/model.keras")
     assert saved["name"] == "efficientnetb0" and saved["weights"] == made["weights"]

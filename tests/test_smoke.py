@@ -2,7 +2,9 @@
 emulation (linux/arm64 on x86-64, `make test-arm64`) pays TensorFlow's start-up a few times only.
 
 Every direct requirement imports at its locked version, dl-versions agrees with the lock, word
-algebra and spaCy give their answers, and a short ./retrain.sh (10 images of each class of the
+algebra and spaCy give their answers, the backbone's engine (ONNX Runtime on the CPU images, its
+features TensorFlow's on every image of the embedded dataset; TensorFlow on the CUDA image), and a
+short ./retrain.sh (10 images of each class of the
 embedded dataset, 50 steps) trains a model that ./evaluate.sh then uses on one image of each class.
 """
 
@@ -10,7 +12,7 @@ import json
 import re
 
 import pytest
-from support.containers import ARCH, payload, run
+from support.containers import ARCH, VARIANT, payload, run
 
 pytestmark = pytest.mark.smoke
 
@@ -57,3 +59,16 @@ def test_retrain_then_evaluate_its_model(smoke):
     assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", smoke, re.M)
     labelled = re.findall(r"^  ([a-z ]+) (0\.\d+|1\.0+)$", smoke, re.M)
     assert len(labelled) == 4  # one top-1 line per class of the stand-in dataset
+
+
+def test_the_cpu_images_run_the_backbone_on_onnx_runtime_with_tensorflow_s_features(smoke):
+    """dlkit.engine: the backbone converted at build time, cosine >= 0.999 to TensorFlow's features
+    on every image of the embedded dataset. The CUDA image keeps TensorFlow (no ONNX Runtime)."""
+    result = tagged(smoke, "ENGINE")
+    runs_on = "tensorflow" if VARIANT == "cuda" else "onnx"
+    assert result["runs_on"] == runs_on
+    assert re.search(rf"^retrain: .* features, run by {runs_on}\)$", smoke, re.M)
+    if runs_on == "onnx":
+        files = int(next(line for line in smoke.splitlines() if line.startswith("DATASET_FILES ")).split()[1])
+        assert result["images"] == files > 0
+        assert result["min_cosine"] >= 0.999

@@ -6,6 +6,7 @@ Where things live (one module per concern; no module imports an example):
 - `assets`      the ImageNet networks and other assets baked into the image; importing Keras fast
 - `dataset`     a folder of class sub-folders: scanning it, labels, the hash-based split
 - `bottlenecks` the backbone's features of every image, computed once and cached by content
+- `engine`      what runs the frozen backbone: ONNX Runtime (converted at build time) or TensorFlow
 - `session`     the fast path of ./retrain.sh: a helper process, a background build, one thread
 - `training`    Keras's fit for the new layer, with the classic report every N steps (ClassicHead)
 - `reports`     what a run leaves behind: the classic lines, plots, metrics, an atomic save

@@ -1,6 +1,6 @@
 """Bottlenecks: a backbone's feature vector of every image, computed once and cached by content.
 
-- `BottleneckCache`: one .npy file per (backbone weights, image content), written atomically;
+- `BottleneckCache`: one .npy file per (backbone weights, engine, image content), written atomically;
   an unreadable entry counts as missing.
 - `look_up`: hash the images and read what is cached (no TensorFlow: runs in a helper process).
 - `compute`: the features of a list of images, running the backbone only on those not cached.
@@ -28,13 +28,15 @@ def content_hash(path):
 
 
 class BottleneckCache:
-    """One .npy file per (backbone weights, image content); unreadable entries count as missing."""
+    """One .npy file per (backbone weights, engine, image content); unreadable entries count as missing."""
 
-    def __init__(self, folder, backbone):
+    def __init__(self, folder, backbone, engine="tensorflow"):
         # The weights' digest is part of the key: other weights installed under the same name
-        # (a user's own file, a newer release) never reuse these features.
+        # (a user's own file, a newer release) never reuse these features. So is the engine
+        # (dlkit.engine) unless it is TensorFlow: features of two engines never mix.
         digest = (asset_entry(backbone) or {}).get("digest", "")
-        self.folder = Path(folder) / (f"{backbone}-{digest[:12]}" if digest else backbone)
+        name = f"{backbone}-{digest[:12]}" if digest else backbone
+        self.folder = Path(folder) / (name if engine == "tensorflow" else f"{name}-{engine}")
 
     def path(self, digest):
         return self.folder / digest[:2] / f"{digest}.npy"

@@ -5,8 +5,9 @@ a helper process hashes the images and reads their cached features (a process, n
 import holds Python's lock); builds the backbone in a thread, since a cached re-run needs it only to
 save the model at the end; runs TensorFlow on one thread when only the new layer trains (thousands
 of tiny steps run a third faster so); and sets up tf.distribute's MirroredStrategy when asked.
-Its `bottlenecks` are every image's features, cached or computed; `distorted_features`, those of
-randomly distorted copies (Keras's preprocessing layers, then the backbone).
+Its `bottlenecks` are every image's features, cached or computed (engine="onnx": by ONNX Runtime
+on the converted backbone, dlkit.engine; the Keras backbone then only saves the model);
+`distorted_features`, those of randomly distorted copies (Keras's preprocessing layers, then the backbone).
 """
 
 import multiprocessing
@@ -19,6 +20,7 @@ import numpy as np
 
 from . import bottlenecks
 from .assets import import_keras, load_backbone
+from .engine import predictor
 from .errors import warn_skipped
 from .images import load_image
 
@@ -46,8 +48,9 @@ class Session:
     """Keras imported, the cache looked up, the backbone on its way: session.keras, .strategy,
     .extractor() (waits for the backbone), .bottlenecks(), .train()."""
 
-    def __init__(self, backbone, spec, files, cache, distribute="none", seed=0, distort=False):
+    def __init__(self, backbone, spec, files, cache, distribute="none", seed=0, distort=False, engine="tensorflow"):
         self.spec, self.files, self.cache, self.distribute = spec, files, cache, distribute
+        self.engine, self.onnx = engine, predictor(backbone, "onnx")  # made when first needed
         # Ctrl-C and `docker stop` are this process's to answer: the helper starts with them
         # ignored (for the instant it takes to start it, so are we), and is waited for.
         stop = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -83,6 +86,8 @@ class Session:
         self.extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
 
     def predict(self, images):
+        if self.engine == "onnx":
+            return self.onnx(images)
         if self.distribute == "none":
             return self.extractor().predict_on_batch(images)
         return self.extractor().predict(images, batch_size=len(images), verbose=0)  # split between the replicas
@@ -90,7 +95,7 @@ class Session:
     def bottlenecks(self, batch_size):
         """(features, kept files, skipped, counts, seconds) of every file, the cached ones read by
         the helper, the others computed now; skipped files get a warning line each."""
-        if not self.all_cached:
+        if not self.all_cached and self.engine != "onnx":
             self.extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
         t = time.monotonic()
         x, kept, skipped, counts = bottlenecks.compute(
@@ -124,7 +129,7 @@ class Session:
     def distorted_features(self, images, distortions):
         """Bottlenecks of randomly distorted copies of images (the slow path: no cache possible)."""
         x = distortions(images, training=True)
-        return np.asarray(self.extractor().predict_on_batch(np.asarray(x)))
+        return np.asarray(self.predict(np.asarray(x)))
 
     def training_data(
         self, x, y, files, steps, batch_size, every, flip_left_right=False, random_scale=0, random_brightness=0

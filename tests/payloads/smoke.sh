@@ -13,11 +13,31 @@ for dist in requirement_names("/usr/local/share/deeplearning/requirements.in"):
 print("IMPORTS " + json.dumps(out))
 PY
 dl-versions --json | python -c 'import json, sys; d = json.load(sys.stdin); print("VERSIONS " + json.dumps({"machine": d["machine"], "libraries": d["libraries"]}))'
+python - <<'PY'  # the backbone's engine, and its features against TensorFlow's on every image of the dataset
+import json
+import numpy as np
+from dlkit import assets, dataset, engine
+from dlkit.images import load_image
+backbone = assets.default_backbone()
+out = {"runs_on": engine.choose(backbone), "images": 0, "min_cosine": None}
+if out["runs_on"] == "onnx":
+    size = assets.backbone_spec(backbone)["input_size"]
+    files = [f for fs in dataset.scan(assets.dataset_root()).values() for f in fs]
+    by_tf, by_onnx = engine.predictor(backbone, "tensorflow"), engine.predictor(backbone, "onnx")
+    cosines = []
+    for i in range(0, len(files), 32):
+        x = np.stack([load_image(f, size) for f in files[i : i + 32]])
+        a, b = np.asarray(by_tf(x)), np.asarray(by_onnx(x))
+        cosines += list((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+    out.update(images=len(cosines), min_cosine=float(min(cosines)))
+print("ENGINE " + json.dumps(out))
+PY
+find "$(dl-assets path dataset)" -type f | wc -l | sed 's/^/DATASET_FILES /'
 ./word_algebra.sh "rome - italy + france" --topn 1
 ./spacy_nlp.sh 'Apple is looking at buying U.K. startup for $1 billion' | grep '^entities'
 dataset=$(dl-assets path dataset)
 for d in "$dataset"/*/; do  # 10 images of each class: feature extraction is slow under emulation
   mkdir -p "/tmp/small/$(basename "$d")" && find "$d" -type f | sort | head -n 10 | xargs cp -t "/tmp/small/$(basename "$d")"
 done
-./retrain.sh --image_dir /tmp/small --how_many_training_steps 50 | grep '^Final test accuracy'
+./retrain.sh --image_dir /tmp/small --how_many_training_steps 50 | grep '^Final test accuracy\|^retrain: .* run by'
 ./evaluate.sh --model_dir models/retrained --top_k 1 $(for d in "$dataset"/*/; do find "$d" -type f | sort | tail -n 1; done)

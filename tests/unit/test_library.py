@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from dlkit import dataset, images, lock, reports
+from dlkit import dataset, engine, images, lock, reports
 from dlkit.bottlenecks import BottleneckCache
 from dlkit.errors import UserError
 from dlkit.store import AssetError
@@ -194,6 +194,42 @@ def test_the_feature_cache_treats_damaged_entries_as_missing_and_repairs_them(tm
         cache.put(d, good)
     assert all(np.array_equal(cache.get(d, 4), good) for d in digests)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_features_of_two_engines_never_mix_in_the_cache(tmp_path):
+    tf_cache, onnx_cache = BottleneckCache(tmp_path, "mobilenet_v2"), BottleneckCache(tmp_path, "mobilenet_v2", "onnx")
+    digest = hashlib.sha256(b"image").hexdigest()
+    tf_cache.put(digest, np.ones(4, np.float32))
+    assert onnx_cache.get(digest, 4) is None
+    assert tf_cache.folder == BottleneckCache(tmp_path, "mobilenet_v2", "tensorflow").folder  # caches made before
+
+
+@pytest.mark.parametrize(
+    "wanted, converted, runtime, gpu, runs_on",
+    [
+        ("auto", True, True, False, "onnx"),
+        ("auto", False, True, False, "tensorflow"),  # a backbone fetched after the build: not converted
+        ("auto", True, False, False, "tensorflow"),  # the CUDA image: no ONNX Runtime
+        ("auto", True, True, True, "tensorflow"),  # a GPU: TensorFlow runs the backbone there
+        ("onnx", True, True, True, "onnx"),
+        ("tensorflow", True, True, False, "tensorflow"),
+    ],
+)
+def test_the_engine_is_onnx_runtime_where_it_can_run_else_tensorflow(wanted, converted, runtime, gpu, runs_on):
+    assert engine.decide(wanted, converted, runtime, gpu) == runs_on
+
+
+@pytest.mark.parametrize(
+    "converted, runtime, message",
+    [
+        (False, True, "--engine onnx: this image has no ONNX file for this backbone (converted at build time)"),
+        (True, False, "--engine onnx: ONNX Runtime is not installed in this image"),
+    ],
+)
+def test_asking_for_onnx_where_it_cannot_run_is_one_line(converted, runtime, message):
+    with pytest.raises(UserError) as e:
+        engine.decide("onnx", converted, runtime, False)
+    assert str(e.value) == message + "; use --engine tensorflow"
 
 
 MANIFEST = (

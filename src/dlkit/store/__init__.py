@@ -3,6 +3,7 @@
     dl-assets list   [--profile P]               what the manifest has, and what is installed
     dl-assets fetch  [--profile P] [--only NAME]  download, check size and hash, unpack, record
                      [--mirror DIR|URL] [--mirror-only]
+    dl-assets engines                             convert the backbones for ONNX Runtime (build time)
     dl-assets verify                              re-hash what is installed against the index
     dl-assets path   NAME|backbone|dataset        where an installed asset is (for scripts)
     dl-assets link   [--home DIR]                 put the installed assets where the standard

@@ -1,4 +1,4 @@
-"""dl-assets: the command (list, fetch, verify, path, link)."""
+"""dl-assets: the command (list, fetch, engines, verify, path, link)."""
 
 import argparse
 import json
@@ -49,6 +49,26 @@ def cmd_fetch(args):
     write_index(dest, index)
     if not args.keep_downloads and not args.cache and not os.environ.get("DL_ASSETS_CACHE"):
         shutil.rmtree(cache, ignore_errors=True)
+    return 0
+
+
+def cmd_engines(args):
+    """Each installed backbone converted for ONNX Runtime (dlkit.engine), beside its weights, in the
+    index with its sha256. Build time: it needs TensorFlow and tf2onnx."""
+    import hashlib
+
+    from ..assets import load_backbone
+    from ..engine import ONNX_FILE, export_onnx
+
+    dest = Path(args.dest)
+    index = read_index(dest)
+    for name, entry in sorted(index["assets"].items()):
+        if entry.get("provides") == "backbone":
+            out = Path(entry["path"]).parent / ONNX_FILE
+            export_onnx(load_backbone(name)[0], out)
+            entry.update(onnx=str(out), onnx_sha256=hashlib.sha256(out.read_bytes()).hexdigest())
+            print(f"dl-assets: {name}: converted for ONNX Runtime at {out}")
+    write_index(dest, index)
     return 0
 
 
@@ -157,6 +177,9 @@ def main(argv=None):
     p.add_argument("--cache", help="where downloads are kept (default: DEST/.downloads, removed after)")
     p.add_argument("--keep-downloads", action="store_true")
     p.set_defaults(run=cmd_fetch)
+    p = sub.add_parser("engines", help="convert the installed backbones for ONNX Runtime (build time)")
+    p.add_argument("--dest", default=SYSTEM_DIR, help=f"the installed assets (default {SYSTEM_DIR})")
+    p.set_defaults(run=cmd_engines)
     p = sub.add_parser("verify", help="re-hash installed assets")
     p.set_defaults(run=cmd_verify)
     p = sub.add_parser("path", help="print where an installed asset is")
