@@ -6,8 +6,10 @@
 #   - Debian's docker.io (engine 20.10, containerd, runc),
 #   - docker-buildx and docker-compose taken from Debian 13 (they need only libc6 >= 2.34),
 #   - starts dockerd in the background when no init system runs it,
-#   - for each PLATFORM given that is not the engine's own (engine.sh linux/arm64): qemu-user-static
-#     registered in binfmt_misc with the F flag, so other architectures' programs run in containers.
+#   - for each PLATFORM given that is not the engine's own (engine.sh linux/arm64): Debian 13's qemu
+#     (static, 10.0) registered in binfmt_misc with the F flag, so other architectures' programs run
+#     in containers. Debian 12's qemu 7.2 shows them the host's x86 /proc/cpuinfo, on which ONNX
+#     Runtime's CPU probe crashes (segfault at import); from 9.1 on qemu shows an arm64 one.
 # Anything else gets one line that says what to do.
 set -euo pipefail
 
@@ -61,28 +63,42 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Emulation of another architecture: builds and runs its containers (slowly) on this one.
+qemu_current() {  # Debian's qemu-user >= 9.1 (Debian 13): static, and an emulated /proc/cpuinfo
+  local version
+  version=$(dpkg-query -W -f='${Version}' qemu-user 2>/dev/null) || return 1
+  dpkg --compare-versions "$version" ge 1:9.1
+}
+
 emulation() {
-  local arch=$1 qarch entry
+  local arch=$1 qarch entry conf
   case "$arch" in
     arm64) qarch=aarch64 ;;
     amd64) qarch=x86_64 ;;
     *) die "no emulation known for linux/$arch (amd64 and arm64 are)" ;;
   esac
   entry=/proc/sys/fs/binfmt_misc/qemu-$qarch
-  if [ -e "$entry" ] && grep -q '^flags:.*F' "$entry"; then return 0; fi
+  registered() { [ -e "$entry" ] && grep -q '^flags:.*F' "$entry"; }
+  if registered && { ! can_provision || qemu_current; }; then return 0; fi
   if ! can_provision || ! [ -d /proc/sys/fs/binfmt_misc ]; then
     log "cannot check emulation of linux/$arch here; if the build fails with 'exec format error', run: docker run --privileged --rm tonistiigi/binfmt --install $arch (Docker Desktop has it built in)"
     return 0
   fi
-  if ! command -v update-binfmts >/dev/null 2>&1 || ! [ -e "/usr/share/binfmts/qemu-$qarch" ]; then
-    log "installing Debian's qemu-user-static (to build and run linux/$arch)"
-    apt-get -qq update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null
+  if ! qemu_current; then
+    log "installing qemu-user from Debian 13 (to build and run linux/$arch)"
+    # Debian 12's qemu-user-static (7.2) conflicts with it: removed first, with its registrations.
+    if dpkg-query -W -f='${Status}' qemu-user-static 2>/dev/null | grep -q installed; then
+      DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq qemu-user-static >/dev/null
+    fi
+    install_from_trixie qemu-user
   fi
   mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  update-binfmts --enable "qemu-$qarch" >/dev/null 2>&1 || true
-  if ! { [ -e "$entry" ] && grep -q "^flags:.*F" "$entry"; }; then die "qemu-$qarch is not registered in binfmt_misc with the F flag"; fi
-  log "emulation of linux/$arch: $(sed -n 's/^interpreter //p' "$entry")"
+  # Registered as systemd-binfmt would (no init system here): the package's line, F flag included.
+  conf=/usr/share/qemu/binfmt.d/qemu-$qarch.conf
+  [ -e "$conf" ] || die "qemu-user has no $conf"
+  if [ -e "$entry" ]; then echo -1 >"$entry"; fi
+  cat "$conf" >/proc/sys/fs/binfmt_misc/register
+  registered || die "qemu-$qarch is not registered in binfmt_misc with the F flag"
+  log "emulation of linux/$arch: $(sed -n 's/^interpreter //p' "$entry") ($(dpkg-query -W -f='qemu ${Version}' qemu-user))"
 }
 
 native=linux/$(docker version -f '{{.Server.Arch}}')

@@ -14,6 +14,7 @@ and the saved model stays a plain Keras model.
 
 import glob
 import importlib.util
+import platform
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +25,40 @@ ENGINES = ("auto", "onnx", "tensorflow")
 ONNX_FILE = "features.onnx"
 
 
-def decide(wanted, converted, runtime, gpu):
+def decide(wanted, converted, runtime_problem, gpu):
     """The engine for `wanted` (auto, onnx, tensorflow), given what there is: the converted network,
-    ONNX Runtime, a GPU (where TensorFlow runs the backbone). Asking for onnx where it cannot run is
-    a one-line error; auto falls back to TensorFlow."""
+    ONNX Runtime (`runtime_problem`: None, or why it cannot run here), a GPU (where TensorFlow runs
+    the backbone). Asking for onnx where it cannot run is a one-line error; auto falls back to
+    TensorFlow."""
     if wanted not in ENGINES:
         raise UserError(f"--engine must be one of {', '.join(ENGINES)} (not {wanted!r})")
     missing = (
-        "this image has no ONNX file for this backbone (converted at build time)"
-        if not converted
-        else "ONNX Runtime is not installed in this image"
-        if not runtime
-        else None
+        "this image has no ONNX file for this backbone (converted at build time)" if not converted else runtime_problem
     )
     if wanted == "onnx" and missing:
         raise UserError(f"--engine onnx: {missing}; use --engine tensorflow")
     if wanted == "tensorflow" or (wanted == "auto" and (missing or gpu)):
         return "tensorflow"
     return "onnx"
+
+
+def runtime_problem(installed, machine, cpuinfo):
+    """Why ONNX Runtime cannot run here, or None. On arm64 its CPU probe reads /proc/cpuinfo, and an
+    old emulator (qemu < 8) shows the host's x86 one there: ONNX Runtime then crashes at import, so
+    the check comes before it."""
+    if not installed:
+        return "ONNX Runtime is not installed in this image"
+    if machine in ("aarch64", "arm64") and "CPU implementer" not in cpuinfo:
+        return "ONNX Runtime cannot read this CPU (an arm64 emulator with another machine's /proc/cpuinfo)"
+    return None
+
+
+def runtime_problem_here():
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        cpuinfo = ""
+    return runtime_problem(importlib.util.find_spec("onnxruntime") is not None, platform.machine(), cpuinfo)
 
 
 def onnx_file(backbone):
@@ -56,7 +73,7 @@ def choose(backbone, wanted="auto"):
     return decide(
         wanted,
         onnx_file(backbone) is not None,
-        importlib.util.find_spec("onnxruntime") is not None,
+        runtime_problem_here(),
         bool(glob.glob("/dev/nvidia[0-9]*")),
     )
 

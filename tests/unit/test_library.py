@@ -205,30 +205,57 @@ def test_features_of_two_engines_never_mix_in_the_cache(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "wanted, converted, runtime, gpu, runs_on",
+    "wanted, converted, problem, gpu, runs_on",
     [
-        ("auto", True, True, False, "onnx"),
-        ("auto", False, True, False, "tensorflow"),  # a backbone fetched after the build: not converted
-        ("auto", True, False, False, "tensorflow"),  # the CUDA image: no ONNX Runtime
-        ("auto", True, True, True, "tensorflow"),  # a GPU: TensorFlow runs the backbone there
-        ("onnx", True, True, True, "onnx"),
-        ("tensorflow", True, True, False, "tensorflow"),
+        ("auto", True, None, False, "onnx"),
+        ("auto", False, None, False, "tensorflow"),  # a backbone fetched after the build: not converted
+        ("auto", True, "not installed", False, "tensorflow"),  # the CUDA image: no ONNX Runtime
+        ("auto", True, "cannot read this CPU", False, "tensorflow"),  # an old arm64 emulator
+        ("auto", True, None, True, "tensorflow"),  # a GPU: TensorFlow runs the backbone there
+        ("onnx", True, None, True, "onnx"),
+        ("tensorflow", True, None, False, "tensorflow"),
     ],
 )
-def test_the_engine_is_onnx_runtime_where_it_can_run_else_tensorflow(wanted, converted, runtime, gpu, runs_on):
-    assert engine.decide(wanted, converted, runtime, gpu) == runs_on
+def test_the_engine_is_onnx_runtime_where_it_can_run_else_tensorflow(wanted, converted, problem, gpu, runs_on):
+    assert engine.decide(wanted, converted, problem, gpu) == runs_on
+
+
+X86_CPUINFO = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Processor\n"
+ARM_CPUINFO = "processor\t: 0\nBogoMIPS\t: 48.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x61\n"
 
 
 @pytest.mark.parametrize(
-    "converted, runtime, message",
+    "installed, machine, cpuinfo, problem",
     [
-        (False, True, "--engine onnx: this image has no ONNX file for this backbone (converted at build time)"),
-        (True, False, "--engine onnx: ONNX Runtime is not installed in this image"),
+        (True, "x86_64", X86_CPUINFO, None),
+        (True, "aarch64", ARM_CPUINFO, None),  # Apple silicon, Graviton, qemu >= 8
+        (
+            True,
+            "aarch64",
+            X86_CPUINFO,
+            "ONNX Runtime cannot read this CPU (an arm64 emulator with another machine's /proc/cpuinfo)",
+        ),
+        (False, "x86_64", X86_CPUINFO, "ONNX Runtime is not installed in this image"),
     ],
 )
-def test_asking_for_onnx_where_it_cannot_run_is_one_line(converted, runtime, message):
+def test_onnx_runtime_is_not_started_where_its_cpu_probe_would_crash(installed, machine, cpuinfo, problem):
+    assert engine.runtime_problem(installed, machine, cpuinfo) == problem
+
+
+@pytest.mark.parametrize(
+    "converted, problem, message",
+    [
+        (False, None, "--engine onnx: this image has no ONNX file for this backbone (converted at build time)"),
+        (
+            True,
+            "ONNX Runtime is not installed in this image",
+            "--engine onnx: ONNX Runtime is not installed in this image",
+        ),
+    ],
+)
+def test_asking_for_onnx_where_it_cannot_run_is_one_line(converted, problem, message):
     with pytest.raises(UserError) as e:
-        engine.decide("onnx", converted, runtime, False)
+        engine.decide("onnx", converted, problem, False)
     assert str(e.value) == message + "; use --engine tensorflow"
 
 
