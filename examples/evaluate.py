@@ -1,7 +1,7 @@
 """Label images with a model made by ./retrain.sh: the best labels and their probabilities.
 
     ./evaluate.sh IMAGE [IMAGE ...]            e.g. ./evaluate.sh data/test/bart.jpg
-    ./evaluate.sh FOLDER --top_k 3             every image in a folder
+    ./evaluate.sh FOLDER --top_k 3             every image in a folder (or a .zip, .tar.gz of them)
     ./evaluate.sh IMAGE --json                 machine-readable
 
 Prints, per image, labels best first, as the classic label_image did:
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlkit import dataset
+from dlkit import archives, dataset
 from dlkit.assets import import_keras
 from dlkit.errors import UserError, main_guard
 from dlkit.images import decoded_batches, predict_padded
@@ -26,7 +26,7 @@ from dlkit.images import decoded_batches, predict_padded
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("images", nargs="+", help="image files or folders of images")
+    p.add_argument("images", nargs="+", help="image files, folders or archives (.zip, .tar.gz) of images")
     p.add_argument("--model_dir", type=Path, default=Path("models/retrained"))
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -59,7 +59,8 @@ def load_model(model_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    files, problems = dataset.files_to_label(args.images)  # folders walked, archive junk left out
+    given = [archives.folder_of(a, args.model_dir.parent / ".archives") for a in args.images]  # unpacked once
+    files, problems = dataset.files_to_label(given)  # folders walked, archive junk left out
     results, errors = [], len(problems)
     for name, why in problems:
         print(f"evaluate: error: {name}: {why}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
     ./retrain.sh                                   the image's embedded dataset, default backbone
     ./retrain.sh --image_dir data/simpsons         a folder with one sub-folder per category
+    ./retrain.sh --image_dir data/simpsons.zip     or such a folder in a .zip or .tar.gz
     ./retrain.sh --backbone inception_v3 --how_many_training_steps 500
 
 What it shows (the "Simpsons detector" of the talk, after TensorFlow's classic retrain.py):
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlkit import assets, dataset, engine, reports
+from dlkit import archives, assets, dataset, engine, reports
 from dlkit.bottlenecks import BottleneckCache
 from dlkit.errors import main_guard
 from dlkit.session import Session
@@ -38,7 +39,8 @@ from dlkit.session import Session
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--image_dir", type=Path, help="folder of class sub-folders (default: the image's embedded dataset)")
+    p.add_argument("--image_dir", type=Path, help="folder of class sub-folders, or a .zip or .tar.gz of one "
+                                                  "(default: the image's embedded dataset)")
     p.add_argument("--backbone", help="ImageNet network to start from (default: the image's default; see dl-assets list)")
     p.add_argument("--output_dir", type=Path, default=Path("models"), help="where models/<name> is written")
     p.add_argument("--name", default="retrained", help="the model's folder name under --output_dir")
@@ -76,8 +78,9 @@ def main(argv=None):
     args = parse_args(argv)
     t0 = time.monotonic()
 
-    # 1. The dataset: {label: [image files]}, one label per sub-folder.
-    image_dir = args.image_dir or assets.dataset_root()
+    # 1. The dataset: {label: [image files]}, one label per sub-folder. An archive of it is
+    #    unpacked once, into OUTPUT_DIR/.archives.
+    image_dir = archives.folder_of(args.image_dir or assets.dataset_root(), args.output_dir / ".archives")
     classes = dataset.scan(image_dir)
     labels = sorted(classes)
     files = [f for label in labels for f in classes[label]]

@@ -1,7 +1,7 @@
 """Natural language processing with spaCy: tokens, parts of speech, dependencies, entities.
 
     ./spacy_nlp.sh "Apple is looking at buying U.K. startup for $1 billion"
-    echo "some text" | ./spacy_nlp.sh            (or --file notes.txt)
+    echo "some text" | ./spacy_nlp.sh            (or --file notes.txt; --encoding latin-1)
     ./spacy_nlp.sh "..." --output models/sentence.html
 
 What it shows: a trained pipeline (en_core_web_sm) splits text into tokens, tags each with its part
@@ -12,6 +12,7 @@ it says so instead of printing meaningless numbers. Memory stays bounded: texts 
 characters (about 30 pages), and the pictures show the first 10 sentences.
 """
 import argparse
+import codecs
 import sys
 from pathlib import Path
 
@@ -61,22 +62,28 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("text", nargs="?", help="the text (default: --file, else standard input)")
     p.add_argument("--file", type=Path)
+    p.add_argument("--encoding", default="utf-8", help="of --file or standard input, e.g. latin-1, cp1252")
     p.add_argument("--output", type=Path, default=Path("models/spacy.html"), help="displaCy page (and .svg)")
     args = p.parse_args(argv)
+    try:
+        codecs.lookup(args.encoding)
+    except LookupError:
+        raise UserError(f"--encoding {args.encoding}: no such text encoding (try utf-8, latin-1, cp1252)")
+    advice = f"is not {args.encoding} text: give its encoding, e.g. --encoding latin-1"
     if args.text is not None:
         text = args.text
     elif args.file:
         try:
-            text = args.file.read_text(encoding="utf-8")
+            text = args.file.read_text(encoding=args.encoding)
         except FileNotFoundError:
             raise UserError(f"{args.file}: no such file")
         except UnicodeDecodeError:
-            raise UserError(f"{args.file}: not UTF-8 text")
+            raise UserError(f"{args.file} {advice}")
     elif not sys.stdin.isatty():
         try:
-            text = sys.stdin.buffer.read().decode("utf-8")
+            text = sys.stdin.buffer.read().decode(args.encoding)
         except UnicodeDecodeError:
-            raise UserError("standard input is not UTF-8 text: convert it first (e.g. iconv -t UTF-8)")
+            raise UserError(f"standard input {advice}")
     else:
         p.error("give a text, --file, or pipe text in")
     if not text.strip():

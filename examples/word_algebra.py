@@ -25,9 +25,12 @@ def load_vectors(name="vectors"):
     return KeyedVectors.load(str(path / "vectors.kv" if path.is_dir() else path), mmap="r")
 
 
-def parse(expression):
-    """'rome - italy + france' -> (['rome', 'france'], ['italy'])."""
-    tokens = re.findall(r"[+-]|[^\s+-]+", expression)
+def parse(expression, known=lambda word: False):
+    """'rome - italy + france' -> (['rome', 'france'], ['italy']). A + or - on its own is an operator;
+    a word the vectors know stays whole with its hyphen (well-known); others split: 'rome-italy'."""
+    tokens = []
+    for chunk in expression.split():
+        tokens += [chunk] if chunk not in "+-" and known(chunk) else re.findall(r"[+-]|[^+-]+", chunk)
     positive, negative, sign = [], [], "+"
     for t in tokens:
         if t in "+-":
@@ -55,7 +58,7 @@ def in_vocabulary(kv, word):
 
 def solve(kv, expression, topn=5):
     """[(word, cosine similarity)] for an expression such as 'rome - italy + france'."""
-    positive, negative = parse(expression)
+    positive, negative = parse(expression, lambda w: w in kv.key_to_index or w.lower() in kv.key_to_index)
     positive = [in_vocabulary(kv, w) for w in positive]
     negative = [in_vocabulary(kv, w) for w in negative]
     total = sum(kv.get_vector(w, norm=True) for w in positive) - sum(kv.get_vector(w, norm=True) for w in negative)

@@ -45,6 +45,17 @@ def test_word_algebra_unknown_word_is_named_with_suggestions(box):
     assert "unknown word 'itlay'" in line and "italy" in line.split("did you mean", 1)[1]
 
 
+def test_word_algebra_keeps_a_hyphenated_word_of_the_vocabulary_whole(box):
+    # GloVe knows "well-known": it is one word, and only a stand-alone "-" subtracts.
+    direct = (
+        "import word_algebra as w; kv = w.load_vectors(); assert 'well-known' in kv.key_to_index; "
+        "print(' '.join(x for x, _ in kv.most_similar(positive=['well-known', 'city'], negative=['famous'], topn=3)))"
+    )
+    expected = ok(box.exec("bash", "-c", f'cd examples && python -c "{direct}"')).split()
+    lines = ok(box.exec("./word_algebra.sh", "well-known - famous + city", "--topn", "3")).splitlines()
+    assert [line.split()[0] for line in lines] == expected
+
+
 def test_word_algebra_evaluate_reports_sections(box):
     out = ok(box.exec("./word_algebra.sh", "--evaluate", "--restrict_vocab", "10000", timeout=600))
     sections = dict(re.findall(r"^(\S+)\s+([\d.]+)%", out, re.M))
@@ -88,6 +99,22 @@ def test_faces_finds_exactly_one_face_on_the_astronaut(box):
     x, y, w, h = map(int, lines[1].split())
     assert 150 < x < 250 and 50 < y < 150 and 60 < w < 140  # Eileen Collins' face, upper middle
     assert box.host.file("/tmp/faces/astronaut.png").content.startswith(b"\x89PNG")
+
+
+def test_faces_finds_a_face_in_a_400_megapixel_jpeg_in_the_file_s_pixels(box):
+    """The astronaut enlarged 8 times on a 20000x20000 canvas: decoded at 1/8 scale, the boxes in
+    the file's own pixels."""
+    sample = ok(box.exec("./faces.sh", "--sample", "astronaut", "--output", "/tmp/faces/astronaut.png"))
+    x0, y0, w0, _ = map(int, sample.splitlines()[1].split())
+    make = (
+        "from PIL import Image; from skimage import data; c = Image.new('RGB', (20000, 20000), 'white'); "
+        "c.paste(Image.fromarray(data.astronaut()).resize((4096, 4096)), (8000, 8000)); c.save('/tmp/huge.jpg')"
+    )
+    assert box.exec("python", "-c", make, timeout=300).returncode == 0
+    lines = ok(box.exec("./faces.sh", "/tmp/huge.jpg", "--output", "/tmp/faces/huge.png", timeout=300)).splitlines()
+    assert lines[0] == "1 face found"
+    x, y, w, _ = map(int, lines[1].split())
+    assert abs(x - (8000 + 8 * x0)) < w0 and abs(y - (8000 + 8 * y0)) < w0 and abs(w - 8 * w0) < w0
 
 
 def test_faces_rejects_a_file_that_is_not_an_image(box):

@@ -78,6 +78,10 @@ def test_dl_versions_reports_the_lock(host, lock):
     assert info["python"].startswith("3.11.")
     assert info["debian"].startswith("12.")
     assert info["git_revision"] != "unknown" and info["build_date"] != "unknown"
+    lgpl = ("pi-heif", "LGPL-3.0-or-later")
+    codecs = {"libheif": lgpl, "libde265": lgpl, "libavif": ("pillow", "BSD-2-Clause")}
+    assert {name: (c["in"], c["license"]) for name, c in info["codecs"].items()} == codecs
+    assert all(c["version"] for c in info["codecs"].values())
 
 
 def test_dl_versions_table_is_readable(host, lock):

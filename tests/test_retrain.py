@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from support.containers import one_line_error, payload, run, running
+from support.containers import REPO, docker, one_line_error, payload, run, running
 from support.untrained_backbone import install_untrained_backbone, saved_backbone
 
 STEPS = "300"
@@ -132,13 +132,20 @@ def test_distortions_train_through_keras_preprocessing_layers(box, first_run):
     assert total == 16 and right >= 12, plain.stdout
 
 
-def test_a_corrupt_cache_entry_is_recomputed(box, first_run):
+@pytest.mark.parametrize(
+    "damage",
+    ["echo garbage > {entry}", "rm {entry} && mkdir -p {entry}/inside"],  # an interrupted write; a folder
+    ids=["garbage", "folder"],
+)
+def test_a_damaged_cache_entry_is_recomputed(box, first_run, damage):
     # An entry of the cache the default run reads (ONNX Runtime's features; TensorFlow's are apart).
     entry = box.exec("bash", "-c", "find /tmp/models/.bottlenecks/*-onnx -name '*.npy' | head -1").stdout.strip()
-    assert box.exec("bash", "-c", f"echo garbage > {entry}").returncode == 0
+    assert box.exec("bash", "-c", damage.format(entry=entry)).returncode == 0
     p = box.retrain("--how_many_training_steps", "20", "--name", "again")
     assert p.returncode == 0, p.stderr
     assert "bottlenecks: 160 images, 1 computed, 159 from cache" in p.stdout
+    assert box.exec("test", "-f", entry).returncode == 0
+    assert box.exec("find", "/tmp/models/.bottlenecks", "-name", "*.tmp").stdout == ""
 
 
 def test_the_split_does_not_change_when_the_dataset_moves(box, first_run):
@@ -148,6 +155,38 @@ def test_the_split_does_not_change_when_the_dataset_moves(box, first_run):
     assert split.search(p.stdout).group(0) == split.search(first_run.stdout).group(0)
 
 
+def test_a_zip_of_the_dataset_trains_with_the_same_split_and_stays_unchanged(box, first_run):
+    """The dataset zipped as people zip it (one folder, a __MACOSX beside it): unpacked once."""
+    zipped = "mkdir -p /tmp/z/__MACOSX && cp -r /tmp/ds /tmp/z/textures && cd /tmp/z && python -m zipfile -c /tmp/ds.zip textures __MACOSX"
+    assert box.exec("bash", "-c", zipped + " && md5sum /tmp/ds.zip > /tmp/ds.zip.md5").returncode == 0
+    runs = [box.retrain("--how_many_training_steps", "20", "--name", "zipped", image_dir="/tmp/ds.zip") for _ in (1, 2)]
+    assert all(p.returncode == 0 for p in runs), runs[0].stderr
+    assert "note: unpacked /tmp/ds.zip into /tmp/models/.archives/" in runs[0].stderr
+    assert "note: unpacked" not in runs[1].stderr  # the second run reads the same folder
+    assert "bottlenecks: 160 images, 0 computed, 160 from cache" in runs[0].stdout  # the same images
+    split = re.compile(r"^split: .*$", re.M)
+    assert split.search(runs[0].stdout).group(0) == split.search(runs[1].stdout).group(0)
+    assert split.search(runs[0].stdout).group(0) == split.search(first_run.stdout).group(0)
+    assert box.exec("md5sum", "-c", "/tmp/ds.zip.md5").returncode == 0
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/zipped", "--json", "--top_k", "1", "/tmp/ds.zip")
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)) == 160
+
+
+def test_an_archive_with_a_path_out_of_its_folder_is_refused_in_one_line(box):
+    evil = (
+        "import tarfile, io; t = tarfile.open('/tmp/evil.tar.gz', 'w:gz'); i = tarfile.TarInfo('../../tmp/owned.jpg'); "
+        "i.size = 4; t.addfile(i, io.BytesIO(b'evil')); t.close()"
+    )
+    assert box.exec("python", "-c", evil).returncode == 0
+    p = box.retrain(image_dir="/tmp/evil.tar.gz", output_dir="/tmp/evilmodels")
+    assert one_line_error(p, "retrain") == (
+        "retrain: error: /tmp/evil.tar.gz: refused: its member '../../tmp/owned.jpg' would be written outside the folder"
+    )
+    assert box.exec("test", "-e", "/tmp/owned.jpg").returncode != 0
+    assert box.exec("find", "/tmp/evilmodels", "-mindepth", "2").stdout == ""
+
+
 def test_evaluate_labels_held_out_images(box, first_run):
     p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", "/tmp/heldout")
     assert p.returncode == 0, p.stderr
@@ -155,6 +194,32 @@ def test_evaluate_labels_held_out_images(box, first_run):
     assert len(results) == 16
     right = sum(r["predictions"][0]["label"] == r["image"].split("/")[3] for r in results)
     assert right >= 14, results
+
+
+def test_evaluate_labels_an_avif_photo_as_its_jpeg(box, first_run):
+    """AVIF (Android's and the web's photos) is read like JPEG, its camera orientation applied."""
+    jpeg = box.exec("bash", "-c", "ls /tmp/heldout/rings/* | head -1").stdout.strip()
+    convert = (
+        "import sys; from PIL import Image; e = Image.Exif(); e[0x0112] = 3; "
+        "Image.open(sys.argv[1]).rotate(180).save('/tmp/photo.avif', quality=95, exif=e)"
+    )  # stored upside down, and tagged so: upright once read
+    assert box.exec("python", "-c", convert, jpeg).returncode == 0
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", jpeg, "/tmp/photo.avif")
+    assert p.returncode == 0, p.stderr
+    (as_jpeg, as_avif) = [r["predictions"] for r in json.loads(p.stdout)]
+    assert as_avif[0]["label"] == as_jpeg[0]["label"]
+    assert abs(as_avif[0]["score"] - as_jpeg[0]["score"]) < 0.05
+
+
+def test_evaluate_labels_an_iphone_heic_photo_as_its_jpeg(box, first_run):
+    """The same picture as HEIC (pillow-heif's encoder) and as JPEG: the same label, the same score."""
+    for name in ("rings.heic", "rings.jpg"):
+        docker("cp", str(REPO / "tests" / "payloads" / name), f"{box.id}:/tmp/{name}")
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json", "/tmp/rings.jpg", "/tmp/rings.heic")
+    assert p.returncode == 0, p.stderr
+    (as_jpeg, as_heic) = [r["predictions"] for r in json.loads(p.stdout)]
+    assert as_heic[0]["label"] == as_jpeg[0]["label"]
+    assert abs(as_heic[0]["score"] - as_jpeg[0]["score"]) < 0.05
 
 
 def test_evaluate_labels_a_folder_in_batches_as_it_labels_each_image(box, first_run):

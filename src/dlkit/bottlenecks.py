@@ -8,6 +8,7 @@
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -50,12 +51,21 @@ class BottleneckCache:
         return v if ok else None
 
     def put(self, digest, vector):
+        """Write an entry atomically, repairing what stands in its way: a folder or a file where
+        the entry or its shard folder should be (damage, like an unreadable entry)."""
         target = self.path(digest)
+        for path, wanted_dir in ((target.parent, True), (target, False)):
+            if path.is_symlink() or (path.exists() and path.is_dir() != wanted_dir):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, vector.astype(np.float32))
-        os.replace(tmp, target)  # atomic: an interrupted run never leaves half a file
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, vector.astype(np.float32))
+            os.replace(tmp, target)  # atomic: an interrupted run never leaves half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 class LookedUp(NamedTuple):

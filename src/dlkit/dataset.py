@@ -24,7 +24,7 @@ from .errors import UserError, warn_skipped
 MAX_PER_CLASS = 2**27 - 1  # as in the classic retrain.py: split percentages by hash
 MIN_IMAGES_WARN = 20
 IMBALANCE_WARN = 4  # the largest class has this many times the images of the smallest, or more
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 # What archivers, file managers and operating systems leave beside the pictures (lower case),
 # besides hidden files (a leading dot: .DS_Store, ._photo.jpg resource forks, .git): never data.
 JUNK = {"__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "$recycle.bin", "system volume information", "icon\r"}
@@ -194,7 +194,7 @@ def files_to_label(arguments):
     """(files, problems [(argument, why)]) from command-line arguments: files as given, folders
     walked (sorted); junk (see is_junk) is left out with one note line, never an error."""
     files, problems, junk = [], [], []
-    for arg in arguments:
+    for arg in map(os.fspath, arguments):
         path = Path(arg)
         if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", arg):
             problems.append((arg, "a web address: download the image first, then give its file"))

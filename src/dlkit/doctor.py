@@ -7,13 +7,15 @@
 "TensorFlow sees no GPU" is the most common complaint about deep learning images; when that
 happens in the CUDA image, each likely cause is named in one line with what to do. Second comes
 a Docker VM too small for the work (Docker Desktop's default): named with the fix, before a
-training run is killed without a message.
+training run is killed without a message. Each finding is printed as it is found, and TensorFlow
+starts in a child process: when the container's memory cannot hold it, that is one more finding.
 """
 
 import argparse
 import ctypes
 import glob
 import os
+import subprocess
 import sys
 import time
 
@@ -86,14 +88,15 @@ def container():
         f"{machine.cpus():g} CPUs, {free / GiB:.1f} GiB free in {where}"
     )
     if have < need * machine.MiB:
-        print(
-            f"  warning:   ./retrain.sh needs about {need} MiB of memory: give Docker more (Docker Desktop: "
-            f"Settings > Resources > Memory; docker run --memory {need}m)"
-        )
+        print(f"  warning:   ./retrain.sh needs about {need} MiB of memory: {more_memory(need)}")
     if free < DISK_NEED:
         print(
             f"  warning:   under {DISK_NEED / GiB:.1f} GiB free: models and the feature cache may not fit; free some space"
         )
+
+
+def more_memory(need):
+    return f"give Docker more (Docker Desktop: Settings > Resources > Memory; docker run --memory {need}m)"
 
 
 def matmul_gflops(device, n=4096, repeat=10):
@@ -113,7 +116,11 @@ def matmul_gflops(device, n=4096, repeat=10):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--require-gpu", action="store_true", help="exit 1 when no GPU is visible")
+    parser.add_argument("--tensorflow-part", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each finding out at once, also into a pipe or a log
+    if args.tensorflow_part:
+        return tensorflow_part(args.require_gpu)
 
     model, features = cpu()
     print(
@@ -121,6 +128,23 @@ def main():
         + ", ".join(f"{k.upper()} {'yes' if v else 'no'}" for k, v in features.items())
     )
     container()
+    child = [sys.executable, "-m", "dlkit.doctor", "--tensorflow-part"] + ["--require-gpu"] * args.require_gpu
+    status = subprocess.run(child).returncode
+    if status >= 0:
+        return status
+    from dlkit import machine
+
+    if status == -9:  # SIGKILL: the kernel's out-of-memory killer, at the container's memory limit
+        print(
+            f"tensorflow:  killed while starting: {machine.total_memory() / GiB:.2f} GiB of memory cannot hold it; "
+            f"{more_memory(machine.need_mib('retrain'))}"
+        )
+    else:
+        print(f"tensorflow:  crashed while starting (signal {-status}): report it with the lines above")
+    return 1
+
+
+def tensorflow_part(require_gpu):
     saved = os.dup(2)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # TensorFlow's C++ start-up lines
     try:
@@ -151,7 +175,7 @@ def main():
         for cause in no_gpu_causes(build_cuda):
             print(f"  likely:    {cause}")
     print(f"cpu matmul:  {matmul_gflops('/CPU:0', n=1024, repeat=5):,.0f} GFLOP/s")
-    return 1 if args.require_gpu else 0
+    return 1 if require_gpu else 0
 
 
 if __name__ == "__main__":

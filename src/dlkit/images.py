@@ -1,6 +1,6 @@
 """Images: read by their content, decoded in threads, fed to a network in batches of one shape.
 
-- `read_image`: opens JPEG, PNG and friends by their content (a PNG named .jpg is fine), turned
+- `read_image`: opens JPEG, PNG, HEIC, AVIF and friends by their content (a PNG named .jpg is fine), turned
   upright as the camera's EXIF orientation says (phone photos), every pixel format into the right
   RGB (`to_rgb`); every problem with a file is a `BadImage` (one line), except real I/O errors.
 - `load_image`: the square RGB array of 0..255 values a network expects.
@@ -12,11 +12,14 @@ import os
 import threading
 
 import numpy as np
+import pi_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import UserError
 
-IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO"}
+# HEIC (iPhone photos) through Pillow; libheif turns them upright by their own rotation (irot).
+pi_heif.register_heif_opener()
+IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO", "AVIF", "HEIF"}  # AVIF: Android, the web
 # EXIF orientation (how the camera was held) -> what makes the picture upright.
 UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -41,7 +44,8 @@ class BadImage(UserError):
 def read_image(path, draft=None):
     """The image at path as a PIL RGB image, read by its content, not its name.
 
-    draft=(w, h): a JPEG may be decoded at a reduced scale (1/2 to 1/8) still at least that big.
+    draft=(w, h): a JPEG may be decoded at a reduced scale (1/2 to 1/8) still at least that big;
+    the image's info["scale"] says by how much (1: full size).
     Every problem with the file is a BadImage (one line), except real I/O errors.
     """
     try:
@@ -60,7 +64,9 @@ def read_image(path, draft=None):
                 )
             upright = UPRIGHT.get(image.getexif().get(ORIENTATION, 1))  # a phone held sideways
             rgb = to_rgb(image, path)
-            return rgb if upright is None else rgb.transpose(upright)  # FLIP_LEFT_RIGHT is 0
+            rgb = rgb if upright is None else rgb.transpose(upright)  # FLIP_LEFT_RIGHT is 0
+            rgb.info["scale"] = width / image.width  # file pixels per pixel: 2 to 8 after a draft
+            return rgb
     except UnidentifiedImageError:
         raise BadImage(path, "not an image" + (" (an empty file)" if _empty(path) else ""))
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files

@@ -1,5 +1,6 @@
 """Print what is in this image: library versions, Python, Debian, build date and git revision,
-and the asset profile with where each baked-in asset comes from.
+the asset profile with where each baked-in asset comes from, and the image codecs that come
+inside wheels (HEIC's libheif and libde265, AVIF's libavif) with their licenses.
 
     dl-versions             a table for people
     dl-versions --json      the same as JSON, for scripts and tests
@@ -46,6 +47,20 @@ def assets():
     }
 
 
+def codecs():
+    """Image codecs that arrive inside wheels, not as Debian packages: version, wheel, license."""
+    import pi_heif
+    from PIL import features
+
+    heif = pi_heif.libheif_info()
+    de265 = heif["decoders"].get("libde265", "").rpartition("version ")[2] or None
+    return {
+        "libheif": {"version": heif["libheif"], "in": "pi-heif", "license": "LGPL-3.0-or-later"},
+        "libde265": {"version": de265, "in": "pi-heif", "license": "LGPL-3.0-or-later"},
+        "libavif": {"version": features.version("avif"), "in": "pillow", "license": "BSD-2-Clause"},
+    }
+
+
 def facts():
     libs = {}
     for name, locked in direct_pins(
@@ -67,6 +82,7 @@ def facts():
         "machine": platform.machine(),
         "libraries": libs,
         "assets": assets(),
+        "codecs": codecs(),
     }
 
 
@@ -130,6 +146,9 @@ def main():
         print("%-24s %s (%s)" % ("asset profile", profile, PROFILES.get(profile, "unknown")))
         for name, a in info["assets"]["assets"].items():
             print("  %-22s %-9s %s, %s" % (name, a["provides"], a.get("source", "?"), a["license"]))
+        print()
+        for name, c in info["codecs"].items():
+            print("%-24s %s (in %s; %s)" % ("codec " + name, c["version"], c["in"], c["license"]))
     drift = [n for n, v in info["libraries"].items() if v["installed"] != v["locked"]]
     return 1 if drift else 0
 

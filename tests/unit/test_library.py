@@ -3,6 +3,7 @@ label names, archive junk, pixel modes, EXIF orientation, smoothing, the feature
 the asset manifest's checks, the lock reader, the imbalance warning, per-class accuracy."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,6 +86,7 @@ def test_the_imbalance_warning_starts_at_four_to_one(tmp_path, capsys, counts, w
 
 
 WHITE, RED = (255, 255, 255), (255, 0, 0)
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 
 
 @pytest.mark.parametrize(
@@ -121,15 +123,16 @@ def test_an_unknown_pixel_mode_is_one_line():
 RED_AT = {1: (0, 0), 2: (3, 0), 3: (3, 1), 4: (0, 1), 5: (0, 0), 6: (1, 0), 7: (1, 3), 8: (0, 3)}
 
 
+@pytest.mark.parametrize("suffix", ["jpg", "avif"])
 @pytest.mark.parametrize("orientation", sorted(RED_AT))
-def test_exif_orientation_makes_the_picture_upright(tmp_path, orientation):
+def test_exif_orientation_makes_the_picture_upright(tmp_path, orientation, suffix):
     """A 4x2 photo, red in its top-left pixel, saved with the camera's orientation tag."""
     picture = Image.new("RGB", (4, 2), WHITE)
     picture.putpixel((0, 0), RED)
     exif = Image.Exif()
     exif[images.ORIENTATION] = orientation
-    path = tmp_path / "phone.jpg"
-    picture.save(path, exif=exif, quality=100, subsampling=0)
+    path = tmp_path / f"phone.{suffix}"
+    picture.save(path, exif=exif, quality=100, **({"subsampling": 0} if suffix == "jpg" else {}))
     upright = images.read_image(path)
     assert upright.size == ((4, 2) if orientation < 5 else (2, 4))
     red = np.asarray(upright)[..., 1] < 128  # no green: the red pixel (JPEG blurs its edge a little)
@@ -139,6 +142,21 @@ def test_exif_orientation_makes_the_picture_upright(tmp_path, orientation):
             np.abs(np.asarray(ImageOps.exif_transpose(reference).convert("RGB"), int) - np.asarray(upright, int)).max()
             == 0
         )
+
+
+def test_an_iphone_heic_photo_decodes_to_its_pixels():
+    """64x32, a red 16x16 corner on white (encoded by libheif's HEVC encoder, pillow-heif)."""
+    picture = np.asarray(images.read_image(PAYLOADS / "red_corner.heic"), int)
+    assert picture.shape == (32, 64, 3)
+    assert np.abs(picture[:14, :14] - RED).max() <= 4 and np.abs(picture[18:, 18:] - WHITE).max() <= 4
+
+
+def test_a_large_jpeg_decodes_at_reduced_scale_and_says_by_how_much(tmp_path):
+    Image.new("RGB", (2000, 1000), RED).save(tmp_path / "big.jpg")
+    reduced, full = images.read_image(tmp_path / "big.jpg", draft=(250, 250)), images.read_image(tmp_path / "big.jpg")
+    assert (reduced.size, reduced.info["scale"]) == ((500, 250), 4.0)  # 1/4: the smallest still 250 high
+    assert (full.size, full.info["scale"]) == ((2000, 1000), 1.0)
+    assert np.abs(np.asarray(reduced, int) - RED).max() <= 2
 
 
 def test_a_file_that_is_not_an_image_is_one_line(tmp_path):
@@ -193,6 +211,20 @@ def test_the_feature_cache_treats_damaged_entries_as_missing_and_repairs_them(tm
     for d in digests[:4]:
         cache.put(d, good)
     assert all(np.array_equal(cache.get(d, 4), good) for d in digests)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_the_feature_cache_repairs_a_folder_or_file_in_place_of_an_entry(tmp_path):
+    cache = BottleneckCache(tmp_path, "mobilenet_v2")
+    good = np.arange(4, dtype=np.float32)
+    entry, shard = [hashlib.sha256(bytes([i])).hexdigest() for i in (1, 2)]
+    (cache.path(entry) / "inside").mkdir(parents=True)  # a folder where the entry should be
+    cache.folder.mkdir(parents=True, exist_ok=True)
+    cache.path(shard).parent.write_bytes(b"")  # a file where its shard folder should be
+    assert cache.get(entry, 4) is None and cache.get(shard, 4) is None
+    cache.put(entry, good)
+    cache.put(shard, good)
+    assert np.array_equal(cache.get(entry, 4), good) and np.array_equal(cache.get(shard, 4), good)
     assert not list(tmp_path.rglob("*.tmp"))
 
 

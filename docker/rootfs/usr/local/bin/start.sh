@@ -59,8 +59,12 @@ if [ "$(id -u)" = 0 ]; then
     uid=1000
   fi
   if ! [ -w /etc/passwd ]; then
+    tmp_too=""
+    [ -w /tmp ] || tmp_too="; and add --tmpfs /tmp (Python needs a writable /tmp)"
     if [ "$uid" != "$(id -u $image_user)" ] || [ "$gid" != "$(id -g $image_user)" ] || [ "$user" != $image_user ]; then
-      log "the container's file system is read-only (--read-only): it cannot take uid $uid or user $user; running as $image_user ($(id -u $image_user)) (or use --user $uid:$gid)"
+      log "the container's file system is read-only (--read-only): it cannot take uid $uid or user $user; running as $image_user ($(id -u $image_user)) (or use --user $uid:$gid)$tmp_too"
+    elif [ -n "$tmp_too" ]; then
+      log "the container's file system is read-only (--read-only) and /tmp with it: add --tmpfs /tmp (Python needs a writable /tmp)"
     fi
     user=$image_user uid=$(id -u $image_user) gid=$(id -g $image_user)
   fi
