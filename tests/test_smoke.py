@@ -3,16 +3,17 @@ emulation (linux/arm64 on x86-64, `make test-arm64`) pays TensorFlow's start-up 
 
 Every direct requirement imports at its locked version, dl-versions agrees with the lock, word
 algebra and spaCy give their answers, the backbone's engine (ONNX Runtime on the CPU images, its
-features TensorFlow's on every image of the embedded dataset; TensorFlow on the CUDA image), and a
-short ./retrain.sh (10 images of each class of the
+features TensorFlow's on every image of the embedded dataset; TensorFlow on the CUDA image), phone
+photos (HEIC, AVIF) through the platform's codecs, and a short ./retrain.sh (10 images of each class of the
 embedded dataset, 50 steps) trains a model that ./evaluate.sh then uses on one image of each class.
 """
 
+import base64
 import json
 import re
 
 import pytest
-from support.containers import ARCH, VARIANT, payload, run
+from support.containers import ARCH, REPO, VARIANT, payload, run
 
 pytestmark = pytest.mark.smoke
 
@@ -21,7 +22,10 @@ MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}[ARCH]
 
 @pytest.fixture(scope="module")
 def smoke():
-    p = run("--network", "none", command=["bash", "-c", payload("smoke.sh")], timeout=2400)
+    heic = base64.b64encode((REPO / "tests" / "payloads" / "red_corner.heic").read_bytes()).decode()
+    p = run(
+        "--network", "none", "-e", f"RED_CORNER_HEIC={heic}", command=["bash", "-c", payload("smoke.sh")], timeout=2400
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "Traceback" not in p.stderr
     return p.stdout
@@ -72,3 +76,10 @@ def test_the_cpu_images_run_the_backbone_on_onnx_runtime_with_tensorflow_s_featu
         files = int(next(line for line in smoke.splitlines() if line.startswith("DATASET_FILES ")).split()[1])
         assert result["images"] == files > 0
         assert result["min_cosine"] >= 0.999
+
+
+def test_phone_photos_decode_to_their_pixels_with_this_platform_s_codecs(smoke):
+    """HEIC (iPhone; pi-heif's libheif) and AVIF (Android, the web; Pillow's libavif, its EXIF
+    orientation applied): a red corner on white, where it belongs, on every platform's wheels."""
+    for name, found in tagged(smoke, "PHOTOS").items():
+        assert found["shape"] == [32, 64, 3] and found["red"] <= 8 and found["white"] <= 8, (name, found)

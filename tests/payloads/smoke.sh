@@ -33,6 +33,24 @@ if out["runs_on"] == "onnx":
 print("ENGINE " + json.dumps(out))
 PY
 find "$(dl-assets path dataset)" -type f | wc -l | sed 's/^/DATASET_FILES /'
+printf '%s' "$RED_CORNER_HEIC" | base64 -d > /tmp/red_corner.heic
+python - <<'PY'  # phone photos through this platform's codecs: HEIC (pi-heif), AVIF (Pillow)
+import json
+import numpy as np
+from PIL import Image
+from dlkit.images import read_image
+picture = Image.new("RGB", (64, 32), "white")
+picture.paste((255, 0, 0), (0, 0, 16, 16))  # a red corner, top left
+exif = Image.Exif()
+exif[0x0112] = 3  # stored upside down, tagged so
+picture.rotate(180).save("/tmp/red_corner.avif", quality=95, exif=exif)
+out = {}
+for name in ("red_corner.heic", "red_corner.avif"):
+    a = np.asarray(read_image(f"/tmp/{name}"), int)
+    out[name] = {"shape": list(a.shape), "red": int(np.abs(a[:14, :14] - (255, 0, 0)).max()),
+                 "white": int(np.abs(a[18:, 18:] - 255).max())}
+print("PHOTOS " + json.dumps(out))
+PY
 ./word_algebra.sh "rome - italy + france" --topn 1
 ./spacy_nlp.sh 'Apple is looking at buying U.K. startup for $1 billion' | grep '^entities'
 dataset=$(dl-assets path dataset)
