@@ -173,6 +173,22 @@ def test_a_zip_of_the_dataset_trains_with_the_same_split_and_stays_unchanged(box
     assert len(json.loads(p.stdout)) == 160
 
 
+def test_evaluate_reads_an_archive_beside_a_read_only_model(box, first_run):
+    """A model folder mounted :ro: the archive of images is unpacked under /tmp instead."""
+    ready = "cd /tmp && python -m zipfile -c /tmp/held.zip heldout"
+    assert (
+        box.exec(
+            "bash", "-c", f"{ready} && mkdir /tmp/ro && cp -r /tmp/models/retrained /tmp/ro && chmod -R a-w /tmp/ro"
+        ).returncode
+        == 0
+    )
+    p = box.exec("./evaluate.sh", "--model_dir", "/tmp/ro/retrained", "--json", "/tmp/held.zip")
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)) == 16
+    assert "note: unpacked /tmp/held.zip into /tmp/dl-archives/" in p.stderr
+    assert box.exec("find", "/tmp/ro", "-name", ".archives").stdout == ""
+
+
 def test_an_archive_with_a_path_out_of_its_folder_is_refused_in_one_line(box):
     evil = (
         "import tarfile, io; t = tarfile.open('/tmp/evil.tar.gz', 'w:gz'); i = tarfile.TarInfo('../../tmp/owned.jpg'); "

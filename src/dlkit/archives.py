@@ -6,11 +6,14 @@
 - Unpacking is safe: a member that would land outside the folder (an absolute path, ..) refuses
   the archive; links, devices and pipes are skipped with a note; the unpacked size has a cap; an
   interrupted unpacking leaves nothing behind that a later run would take for complete.
+- The cache may be read-only (a model folder mounted :ro for ./evaluate.sh): the archive is then
+  unpacked under the temporary folder instead.
 - The dataset is where its classes are: one folder wrapping everything (simpsons.zip holding
   simpsons/homer/...) is entered, as are archivers' own entries (__MACOSX/) left out.
 """
 
-import hashlib
+import contextlib
+import os
 import shutil
 import sys
 import tarfile
@@ -19,6 +22,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from .bottlenecks import content_hash
 from .dataset import is_junk
 from .errors import UserError
 
@@ -37,22 +41,26 @@ def _is_tar(path):
         return False
 
 
+@contextlib.contextmanager
 def members(archive):
-    """[(name, size, kind, open)] of an archive: kind is "dir", "file" or "other" (links, devices);
-    open() reads a file member."""
+    """with members(archive) as listed: [(name, size, kind, open)]: kind is "dir", "file" or
+    "other" (links, devices); open() reads a file member while the archive is open."""
     if zipfile.is_zipfile(archive):
-        z = zipfile.ZipFile(archive)
-        out = []
-        for info in z.infolist():
-            mode = info.external_attr >> 16
-            kind = "dir" if info.is_dir() else "other" if mode and (mode & 0o170000) not in (0, 0o100000) else "file"
-            out.append((info.filename, info.file_size, kind, lambda info=info: z.open(info)))
-        return out
-    t = tarfile.open(archive)
-    return [
-        (m.name, m.size, "dir" if m.isdir() else "file" if m.isfile() else "other", lambda m=m: t.extractfile(m))
-        for m in t.getmembers()
-    ]
+        with zipfile.ZipFile(archive) as z:
+            listed = []
+            for info in z.infolist():
+                mode = info.external_attr >> 16
+                kind = (
+                    "dir" if info.is_dir() else "other" if mode and (mode & 0o170000) not in (0, 0o100000) else "file"
+                )
+                listed.append((info.filename, info.file_size, kind, lambda info=info: z.open(info)))
+            yield listed
+        return
+    with tarfile.open(archive) as t:
+        yield [
+            (m.name, m.size, "dir" if m.isdir() else "file" if m.isfile() else "other", lambda m=m: t.extractfile(m))
+            for m in t.getmembers()
+        ]
 
 
 def safe_relative(name):
@@ -65,30 +73,30 @@ def safe_relative(name):
 
 def unpack(archive, target, cap=MAX_UNPACKED):
     """Unpack archive into the new folder target; returns how many members were skipped (links...)."""
-    listed = members(archive)
-    total, skipped = 0, 0
-    for name, size, kind, _ in listed:
-        if safe_relative(name) is None:
-            raise UserError(f"{archive}: refused: its member {name!r} would be written outside the folder")
-        total += size if kind == "file" else 0
-    if total > cap:
-        raise UserError(
-            f"{archive} unpacks to {total / 2**30:.1f} GiB, over the {cap / 2**30:.0f} GiB this program unpacks: "
-            f"unpack it yourself and give the folder"
-        )
-    for name, _, kind, read in listed:
-        relative = safe_relative(name)
-        if kind == "other":
-            skipped += 1
-        elif str(relative) != ".":
-            out = target.joinpath(relative)
-            if kind == "dir":
-                out.mkdir(parents=True, exist_ok=True)
-            else:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with read() as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-    return skipped
+    with members(archive) as listed:
+        total, skipped = 0, 0
+        for name, size, kind, _ in listed:
+            if safe_relative(name) is None:
+                raise UserError(f"{archive}: refused: its member {name!r} would be written outside the folder")
+            total += size if kind == "file" else 0
+        if total > cap:
+            raise UserError(
+                f"{archive} unpacks to {total / 2**30:.1f} GiB, over the {cap / 2**30:.0f} GiB this program unpacks: "
+                f"unpack it yourself and give the folder"
+            )
+        for name, _, kind, read in listed:
+            relative = safe_relative(name)
+            if kind == "other":
+                skipped += 1
+            elif str(relative) != ".":
+                out = target.joinpath(relative)
+                if kind == "dir":
+                    out.mkdir(parents=True, exist_ok=True)
+                else:
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    with read() as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+        return skipped
 
 
 def dataset_root(folder):
@@ -106,13 +114,8 @@ def folder_of(path, cache):
     if not is_archive(path):
         return path
     path = Path(path)
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    done = Path(cache) / h.hexdigest()[:16]
+    done = _writable(Path(cache)) / content_hash(path)[:16]
     if not done.is_dir():
-        done.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=done.parent))
         try:
             skipped = unpack(path, work)
@@ -126,3 +129,14 @@ def folder_of(path, cache):
         links = f"; {skipped} links or special files left out" if skipped else ""
         print(f"note: unpacked {path} into {done}{links}", file=sys.stderr)
     return dataset_root(done)
+
+
+def _writable(cache):
+    """cache, made if need be; or, where it cannot be written, a folder under the temporary one."""
+    with contextlib.suppress(OSError):
+        cache.mkdir(parents=True, exist_ok=True)
+        if os.access(cache, os.W_OK):
+            return cache
+    fallback = Path(tempfile.gettempdir()) / "dl-archives"
+    fallback.mkdir(exist_ok=True)
+    return fallback

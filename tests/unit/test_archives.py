@@ -2,8 +2,11 @@
 
 import hashlib
 import io
+import os
 import tarfile
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +96,30 @@ def test_a_damaged_archive_is_one_line_and_leaves_nothing(tmp_path):
     with pytest.raises(UserError, match=r"damaged\.zip: a damaged archive \("):
         archives.folder_of(damaged, tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_the_archive_is_open_only_while_its_members_are_read(tmp_path):
+    def open_files():
+        return {os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink()}
+
+    for archive in (
+        make_tar(tmp_path / "pets.tar.gz", [("cats/c1.jpg", tarfile.REGTYPE, None)]),
+        make_zip(tmp_path / "pets.zip", ["cats/c1.jpg"]),
+    ):
+        with archives.members(archive) as listed:
+            assert str(archive) in open_files()
+            with listed[-1][3]() as member:
+                assert member.read() == b"cats/c1.jpg"
+        assert str(archive) not in open_files() and listed  # closed, though the list lives on
+
+
+def test_an_unwritable_cache_unpacks_under_the_temporary_folder(tmp_path, monkeypatch):
+    """./evaluate.sh with the model folder mounted :ro still reads an archive of images."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    blocked = tmp_path / "models"
+    blocked.write_text("a file where the cache's folder would be")
+    archive = make_zip(tmp_path / "pets.zip", ["pets/cats/c1.jpg", "pets/dogs/d1.jpg"])
+    root = archives.folder_of(archive, blocked / ".archives")
+    assert root.is_relative_to(tmp_path / "tmp" / "dl-archives") and (root / "cats" / "c1.jpg").is_file()
+    assert blocked.read_text() == "a file where the cache's folder would be"
