@@ -9,12 +9,12 @@
 """
 
 import gc
-import glob
 import os
 import sys
 from pathlib import Path
 
 from .errors import UserError
+from .machine import gpu_devices
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
@@ -38,7 +38,7 @@ def import_keras():
         import keras
         import tensorflow as tf
 
-        if not glob.glob("/dev/nvidia[0-9]*"):
+        if not gpu_devices():
             # No GPU attached: a CUDA build logs a cuInit error while looking for one. Look now,
             # muted. (With a GPU attached nothing is muted here: its errors are worth reading.)
             tf.config.list_physical_devices("GPU")

@@ -13,11 +13,12 @@ starts in a child process: when the container's memory cannot hold it, that is o
 
 import argparse
 import ctypes
-import glob
 import os
 import subprocess
 import sys
 import time
+
+from .machine import gpu_devices
 
 GiB = 1 << 30
 DISK_NEED = GiB // 2  # a model folder and the feature cache of flower_photos: some 50 MB; room for more
@@ -53,7 +54,7 @@ def driver_cuda_version():
 def no_gpu_causes(build_cuda):
     """One line per likely cause of 'no GPU visible' in a CUDA build."""
     causes = []
-    if not glob.glob("/dev/nvidia[0-9]*"):
+    if not gpu_devices():
         causes.append(
             "no /dev/nvidia* device in the container: start it with `docker run --gpus all` "
             "(compose: the `gpu` profile), or the host has no NVIDIA GPU"

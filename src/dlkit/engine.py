@@ -12,7 +12,6 @@ and the saved model stays a plain Keras model.
 - `export_onnx(model, path)`: a Keras feature extractor as an ONNX file (build time: tf2onnx).
 """
 
-import glob
 import importlib.util
 import platform
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .machine import gpu_devices
 
 ENGINES = ("auto", "onnx", "tensorflow")
 ONNX_FILE = "features.onnx"
@@ -74,7 +74,7 @@ def choose(backbone, wanted="auto"):
         wanted,
         onnx_file(backbone) is not None,
         runtime_problem_here(),
-        bool(glob.glob("/dev/nvidia[0-9]*")),
+        bool(gpu_devices()),
     )
 
 
@@ -85,6 +85,9 @@ def onnx_features(path, threads=0):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.log_severity_level = 3  # errors only
+    # Its threads sleep between operators instead of spinning: the images are decoded by threads
+    # of our own on the same cores (measured: 2,000 images, 9.3 -> 8.4 s on 2 cores).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
 

@@ -5,6 +5,7 @@ Docker Desktop's VM (macOS, Windows) and `docker run --memory` set the limit; pa
 kills the process with no message at all (exit status 137). `dl-doctor` prints the same figures.
 """
 
+import glob
 import os
 import shutil
 import sys
@@ -94,3 +95,8 @@ def warn_if_short(program):
             f"Settings > Resources > Memory; docker run --memory {need}m or more)",
             file=sys.stderr,
         )
+
+
+def gpu_devices():
+    """The NVIDIA GPUs' device files in this container (/dev/nvidia0...): none without `--gpus`."""
+    return sorted(glob.glob("/dev/nvidia[0-9]*"))
