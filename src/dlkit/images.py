@@ -12,13 +12,10 @@ import os
 import threading
 
 import numpy as np
-import pi_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import UserError
 
-# HEIC (iPhone photos) through Pillow; libheif turns them upright by their own rotation (irot).
-pi_heif.register_heif_opener()
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "MPO", "AVIF", "HEIF"}  # AVIF: Android, the web
 # EXIF orientation (how the camera was held) -> what makes the picture upright.
 UPRIGHT = {
@@ -104,6 +101,20 @@ def to_rgb(image, path="image"):
 
 
 _OPENING = threading.Lock()
+_heif = []  # [True] once HEIC's opener is registered
+
+
+def _open_heif(path):
+    """HEIC (iPhone photos) through Pillow, by pi-heif's opener, registered only when a file is not
+    an image Pillow knows (importing it costs ~50 ms). libheif turns them upright by their own
+    rotation (irot)."""
+    if _heif:
+        raise UnidentifiedImageError(f"cannot identify image file {path!r}")
+    import pi_heif
+
+    pi_heif.register_heif_opener()
+    _heif.append(True)
+    return Image.open(path)
 
 
 def _open_unchecked(path):
@@ -113,7 +124,10 @@ def _open_unchecked(path):
     with _OPENING:
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            return Image.open(path)
+            try:
+                return Image.open(path)
+            except UnidentifiedImageError:
+                return _open_heif(path)
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 

@@ -3,6 +3,8 @@ label names, archive junk, pixel modes, EXIF orientation, smoothing, the feature
 the asset manifest's checks, the lock reader, the imbalance warning, per-class accuracy."""
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +151,29 @@ def test_an_iphone_heic_photo_decodes_to_its_pixels():
     picture = np.asarray(images.read_image(PAYLOADS / "red_corner.heic"), int)
     assert picture.shape == (32, 64, 3)
     assert np.abs(picture[:14, :14] - RED).max() <= 4 and np.abs(picture[18:, 18:] - WHITE).max() <= 4
+
+
+def test_heic_support_loads_only_when_a_file_needs_it(tmp_path):
+    """pi-heif's import (~50 ms) is paid by the first file Pillow alone cannot identify, not by
+    every program that reads images; a file that is no image stays "not an image" either way."""
+    Image.new("RGB", (8, 8), RED).save(tmp_path / "red.jpg")
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    script = """if True:
+        import sys
+        from dlkit import images
+        def read(name):
+            try:
+                images.read_image(name)
+                return "read"
+            except images.BadImage as e:
+                return e.reason
+        print(read(sys.argv[1]), "pi_heif" in sys.modules)
+        for name in sys.argv[2:]:
+            print(read(name), "pi_heif" in sys.modules)
+    """
+    args = [tmp_path / "red.jpg", tmp_path / "notes.jpg", PAYLOADS / "red_corner.heic", tmp_path / "notes.jpg"]
+    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["read False", "not an image True", "read True", "not an image True"]
 
 
 def test_a_large_jpeg_decodes_at_reduced_scale_and_says_by_how_much(tmp_path):
