@@ -94,10 +94,11 @@ def main(argv=None):
               f"({spec['input_size']}x{spec['input_size']}, {spec['features']} features, run by {runs_on})")
         cache = BottleneckCache(args.bottleneck_dir or args.output_dir / ".bottlenecks", backbone, runs_on)
         distort = args.flip_left_right or args.random_scale or args.random_brightness
-        session = Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort, runs_on)
+        session = Session(backbone, spec, files, cache, args.distribute, args.random_seed, distort, runs_on,
+                          args.batch_size)
         keras = session.keras
         from dlkit.training import ClassicHead, ClassicReport  # they need Keras, imported by the session
-        x, kept, skipped, counts, seconds = session.bottlenecks(args.batch_size)
+        x, kept, skipped, counts, seconds = session.bottlenecks()
         y = np.array([label_index[f] for f in kept], dtype=np.int64)
         print(f"bottlenecks: {len(kept)} images, {counts['computed']} computed, {counts['cached']} from cache "
               f"({seconds:.1f} s)")

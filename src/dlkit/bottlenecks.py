@@ -21,11 +21,8 @@ from .images import decoded_batches, predict_padded
 
 
 def content_hash(path):
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class BottleneckCache:
@@ -92,6 +89,19 @@ def look_up(files, cache, dim):
         if v is not None:
             found[f] = v
     return LookedUp(digests, found, skipped, time.monotonic() - t)
+
+
+def compute_by_engine(files, backbone, spec, cache, batch_size):
+    """(looked_up, compute's result, seconds) with ONNX Runtime on the converted backbone: what a
+    helper process runs while the program imports TensorFlow."""
+    from .engine import predictor
+
+    t = time.monotonic()
+    looked_up = look_up(files, cache, spec["features"])
+    computed = compute(
+        files, predictor(backbone, "onnx"), spec["input_size"], spec["features"], cache, batch_size, looked_up
+    )
+    return looked_up, computed, time.monotonic() - t
 
 
 def compute(files, predict, size, dim, cache, batch_size, looked_up=None):

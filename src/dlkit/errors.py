@@ -31,6 +31,7 @@ def main_guard(prog, main):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)  # `docker stop` cleans up like Ctrl-C
+    stderr = os.dup(2)  # the real stderr, for a Ctrl-C that comes while an import has it muted
     sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe or a log
     warn_if_short(prog)
     try:
@@ -44,6 +45,8 @@ def main_guard(prog, main):
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)  # an import in a thread (dlkit.session) may still have it muted
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
         # TensorFlow's threads (an import, the backbone's build) may still be running: the
         # interpreter's shutdown, or TensorFlow's own exit handlers, can crash under them

@@ -1,20 +1,23 @@
 """The session of ./retrain.sh: what makes a first run quick and a cached re-run take seconds.
 
 A lesson needs none of this to be right. `Session` imports TensorFlow and Keras (some 2.5 s) while
-a helper process hashes the images and reads their cached features (a process, not a thread: an
-import holds Python's lock); builds the backbone in a thread, since a cached re-run needs it only to
-save the model at the end; runs TensorFlow on one thread when only the new layer trains (thousands
-of tiny steps run a third faster so); and sets up tf.distribute's MirroredStrategy when asked.
+a helper process (`Helper`: a process, not a thread, since an import holds Python's lock) hashes
+the images and reads their cached features and, with ONNX Runtime as the engine, computes the
+missing ones too, so that a first run's bottlenecks and the import overlap. It builds the backbone
+in a thread, since with ONNX Runtime, or on a cached re-run, it only saves the model at the end;
+runs TensorFlow on one thread when only the new layer trains (thousands of tiny steps run a third
+faster so); and sets up tf.distribute's MirroredStrategy when asked.
 Its `bottlenecks` are every image's features, cached or computed (engine="onnx": by ONNX Runtime
-on the converted backbone, dlkit.engine; the Keras backbone then only saves the model);
-`distorted_features`, those of randomly distorted copies (Keras's preprocessing layers, then the backbone).
+on the converted backbone, dlkit.engine); `distorted_features`, those of randomly distorted copies
+(Keras's preprocessing layers, then the backbone).
 """
 
 import multiprocessing
 import os
 import signal
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -23,6 +26,64 @@ from .assets import import_keras, load_backbone
 from .engine import predictor
 from .errors import warn_skipped
 from .images import load_image
+
+
+class Helper:
+    """fn(*args) run in a helper process (spawned: TensorFlow is not imported there) while this
+    process goes on; .result() waits for its value (or raises its exception), .stop() ends it.
+
+    Ctrl-C and `docker stop` are this process's to answer: the helper starts with them ignored
+    (for the instant it takes to start it, so are we); once running, it stops on .stop()'s SIGTERM,
+    removing the cache entry it was writing, as any interrupted run does. A pipe, not a pool's
+    queues: nothing is left for Python's resource tracker to warn about when it is stopped."""
+
+    def __init__(self, fn, *args):
+        context = multiprocessing.get_context("spawn")
+        self.receive, send = context.Pipe(duplex=False)
+        ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.process = context.Process(target=_helper_main, args=(send, fn, *args), daemon=True)
+            self.process.start()
+        finally:
+            for sig, handler in ignored.items():
+                signal.signal(sig, handler)
+        send.close()
+
+    def result(self):
+        try:
+            ok, value = self.receive.recv()
+        except EOFError:
+            raise RuntimeError(f"the helper process ended without an answer (exit {self.process.exitcode})") from None
+        self.process.join()
+        if not ok:
+            raise value
+        return value
+
+    def stop(self):
+        self.process.terminate()
+        self.process.join(0.5)
+        if self.process.is_alive():  # still starting, its signals ignored
+            self.process.kill()
+            self.process.join()
+
+
+def _helper_main(send, fn, *args):
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        try:
+            answer = (True, fn(*args))
+        except Exception as e:
+            answer = (False, e)
+        send.send(answer)
+    except KeyboardInterrupt:
+        # Stopped: nobody waits for an answer. An exit, not os._exit: what the process holds is
+        # released (tqdm's lock: else Python's resource tracker warns of a leaked semaphore).
+        # Told once is enough: `docker stop` signals every process, then the program its helper.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(130)
 
 
 def make_strategy(kind):
@@ -48,30 +109,47 @@ class Session:
     """Keras imported, the cache looked up, the backbone on its way: session.keras, .strategy,
     .extractor() (waits for the backbone), .bottlenecks(), .train()."""
 
-    def __init__(self, backbone, spec, files, cache, distribute="none", seed=0, distort=False, engine="tensorflow"):
+    def __init__(
+        self, backbone, spec, files, cache, distribute="none", seed=0, distort=False, engine="tensorflow", batch_size=32
+    ):
         self.spec, self.files, self.cache, self.distribute = spec, files, cache, distribute
-        self.engine, self.onnx = engine, predictor(backbone, "onnx")  # made when first needed
-        # Ctrl-C and `docker stop` are this process's to answer: the helper starts with them
-        # ignored (for the instant it takes to start it, so are we), and is waited for.
-        stop = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.engine, self.batch_size = engine, batch_size
+        self.onnx = predictor(backbone, "onnx")  # made when first needed
+        self.computed = None  # what bottlenecks.compute returned, when the helper computed it
+        if engine == "onnx":
+            helper = Helper(bottlenecks.compute_by_engine, files, backbone, spec, cache, batch_size)
+        else:
+            helper = Helper(bottlenecks.look_up, files, cache, spec["features"])
         try:
-            helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            looking_up = helper.submit(bottlenecks.look_up, files, cache, spec["features"])
-        finally:
-            for sig, handler in stop.items():
-                signal.signal(sig, handler)
-        with helper:
-            self.keras = import_keras()
+            # Imported in a thread and waited for here: a Ctrl-C or `docker stop` during the import's
+            # long C calls is answered at once (a signal is only handled between Python's steps).
+            importing = ThreadPoolExecutor(1, thread_name_prefix="import")
+            self.keras = importing.submit(import_keras).result()
+            importing.shutdown()
             import tensorflow as tf
 
-            self.looked_up = looking_up.result()
-        self.all_cached = len(self.looked_up.found) == len(self.looked_up.digests)
-        if self.all_cached and not distort:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        self.keras.utils.set_random_seed(seed)
-        self.rng = np.random.default_rng(seed)
-        self.strategy = make_strategy(distribute)
+            if engine != "onnx":
+                self.looked_up = helper.result()
+            # TensorFlow on one thread when it trains the new layer only (thousands of tiny steps
+            # run a third faster so): set before it starts, so before the backbone is built.
+            if not distort and (engine == "onnx" or self._all_cached()):
+                tf.config.threading.set_intra_op_parallelism_threads(1)
+                tf.config.threading.set_inter_op_parallelism_threads(1)
+            self.keras.utils.set_random_seed(seed)
+            self.rng = np.random.default_rng(seed)
+            self.strategy = make_strategy(distribute)
+
+            def build():
+                with self.strategy.scope():
+                    return load_backbone(backbone)[0]
+
+            # Built in a thread meanwhile: a cached re-run, or ONNX Runtime, needs it only to save the model.
+            self.extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
+            if engine == "onnx":
+                self.looked_up, self.computed, self.computed_seconds = helper.result()
+        except BaseException:
+            helper.stop()  # not waiting for its bottlenecks
+            raise
         self.replicas = self.strategy.num_replicas_in_sync
         if distribute != "none":
             print(
@@ -79,11 +157,8 @@ class Session:
                 f"{', '.join(d.split('/')[-1] for d in self.strategy.extended.worker_devices)}"
             )
 
-        def build():
-            with self.strategy.scope():
-                return load_backbone(backbone)[0]
-
-        self.extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
+    def _all_cached(self):
+        return len(self.looked_up.found) == len(self.looked_up.digests)
 
     def predict(self, images):
         if self.engine == "onnx":
@@ -92,24 +167,30 @@ class Session:
             return self.extractor().predict_on_batch(images)
         return self.extractor().predict(images, batch_size=len(images), verbose=0)  # split between the replicas
 
-    def bottlenecks(self, batch_size):
+    def bottlenecks(self, batch_size=None):
         """(features, kept files, skipped, counts, seconds) of every file, the cached ones read by
-        the helper, the others computed now; skipped files get a warning line each."""
-        if not self.all_cached and self.engine != "onnx":
-            self.extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
-        t = time.monotonic()
-        x, kept, skipped, counts = bottlenecks.compute(
-            self.files,
-            self.predict,
-            self.spec["input_size"],
-            self.spec["features"],
-            self.cache,
-            batch_size,
-            self.looked_up,
-        )
+        the helper, the others computed now (by the helper, with ONNX Runtime); skipped files get
+        a warning line each."""
+        if self.computed is not None:
+            x, kept, skipped, counts = self.computed
+            seconds = self.computed_seconds
+        else:
+            if not self._all_cached():
+                self.extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
+            t = time.monotonic()
+            x, kept, skipped, counts = bottlenecks.compute(
+                self.files,
+                self.predict,
+                self.spec["input_size"],
+                self.spec["features"],
+                self.cache,
+                batch_size or self.batch_size,
+                self.looked_up,
+            )
+            seconds = self.looked_up.seconds + time.monotonic() - t
         for f, reason in skipped:
             warn_skipped(f, reason)
-        return x, kept, skipped, counts, self.looked_up.seconds + time.monotonic() - t
+        return x, kept, skipped, counts, seconds
 
     def distortions(self, flip_left_right=False, random_scale=0, random_brightness=0):
         """Keras's preprocessing layers for random flips, zoom and brightness (in percent), seeded."""
