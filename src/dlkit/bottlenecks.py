@@ -92,8 +92,9 @@ def look_up(files, cache, dim):
 
 
 def compute_by_engine(files, backbone, spec, cache, batch_size):
-    """(looked_up, compute's result, seconds) with ONNX Runtime on the converted backbone: what a
-    helper process runs while the program imports TensorFlow."""
+    """(looked_up, (features, kept, skipped, counts, seconds)): compute's result and the seconds it
+    took with the look-up, with ONNX Runtime on the converted backbone. What a helper process runs
+    while the program imports TensorFlow."""
     from .engine import predictor
 
     t = time.monotonic()
@@ -101,7 +102,7 @@ def compute_by_engine(files, backbone, spec, cache, batch_size):
     computed = compute(
         files, predictor(backbone, "onnx"), spec["input_size"], spec["features"], cache, batch_size, looked_up
     )
-    return looked_up, computed, time.monotonic() - t
+    return looked_up, (*computed, time.monotonic() - t)
 
 
 def compute(files, predict, size, dim, cache, batch_size, looked_up=None):

@@ -115,7 +115,7 @@ class Session:
         self.spec, self.files, self.cache, self.distribute = spec, files, cache, distribute
         self.engine, self.batch_size = engine, batch_size
         self.onnx = predictor(backbone, "onnx")  # made when first needed
-        self.computed = None  # what bottlenecks.compute returned, when the helper computed it
+        self.computed = None  # (features, kept, skipped, counts, seconds), when the helper computed them
         if engine == "onnx":
             helper = Helper(bottlenecks.compute_by_engine, files, backbone, spec, cache, batch_size)
         else:
@@ -146,7 +146,7 @@ class Session:
             # Built in a thread meanwhile: a cached re-run, or ONNX Runtime, needs it only to save the model.
             self.extractor = ThreadPoolExecutor(1, thread_name_prefix="backbone").submit(build).result
             if engine == "onnx":
-                self.looked_up, self.computed, self.computed_seconds = helper.result()
+                self.looked_up, self.computed = helper.result()
         except BaseException:
             helper.stop()  # not waiting for its bottlenecks
             raise
@@ -167,13 +167,12 @@ class Session:
             return self.extractor().predict_on_batch(images)
         return self.extractor().predict(images, batch_size=len(images), verbose=0)  # split between the replicas
 
-    def bottlenecks(self, batch_size=None):
+    def bottlenecks(self):
         """(features, kept files, skipped, counts, seconds) of every file, the cached ones read by
         the helper, the others computed now (by the helper, with ONNX Runtime); skipped files get
         a warning line each."""
         if self.computed is not None:
-            x, kept, skipped, counts = self.computed
-            seconds = self.computed_seconds
+            x, kept, skipped, counts, seconds = self.computed
         else:
             if not self._all_cached():
                 self.extractor()  # needed now: wait for it here, so the time below is the bottlenecks' own
@@ -184,7 +183,7 @@ class Session:
                 self.spec["input_size"],
                 self.spec["features"],
                 self.cache,
-                batch_size or self.batch_size,
+                self.batch_size,
                 self.looked_up,
             )
             seconds = self.looked_up.seconds + time.monotonic() - t
