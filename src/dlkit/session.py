@@ -69,6 +69,9 @@ class Helper:
 
 def _helper_main(send, fn, *args):
     def stop(signum, frame):
+        # Told once is enough: `docker stop` signals every process, then the program its helper.
+        # Ignored from here on, before the raise: a second one can't interrupt the exit below.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
@@ -81,8 +84,6 @@ def _helper_main(send, fn, *args):
     except KeyboardInterrupt:
         # Stopped: nobody waits for an answer. An exit, not os._exit: what the process holds is
         # released (tqdm's lock: else Python's resource tracker warns of a leaked semaphore).
-        # Told once is enough: `docker stop` signals every process, then the program its helper.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         sys.exit(130)
 
 

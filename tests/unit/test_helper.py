@@ -1,5 +1,7 @@
 """dlkit.session.Helper: a function in a spawned process while the program imports TensorFlow."""
 
+import os
+import signal
 import time
 
 import pytest
@@ -22,5 +24,16 @@ def test_a_stopped_helper_ends_at_once_and_quietly(capfd):
     t = time.monotonic()
     helper.stop()
     assert time.monotonic() - t < 1 and not helper.process.is_alive()
+    assert helper.process.exitcode == 130
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_helper_signalled_twice_still_ends_quietly(capfd):
+    """`docker stop` signals every process in the container, then the program stops its helper."""
+    helper = Helper(time.sleep, 60)
+    time.sleep(1.5)
+    for _ in range(2):
+        os.kill(helper.process.pid, signal.SIGTERM)
+    helper.process.join(1)
     assert helper.process.exitcode == 130
     assert "Traceback" not in capfd.readouterr().err
