@@ -37,6 +37,21 @@ def test_a_script_runs_instead_of_jupyter():
     assert p.stdout.strip() == "/opt/venv"
 
 
+def test_tensorflows_cpp_warnings_stay_out_of_a_programs_output():
+    # TensorFlow warns on stderr of any allocation over 10% of the host's free memory: a busy page
+    # cache made evaluate.sh print four such lines once. Allocate 12% of all memory to provoke it.
+    code = (
+        "import tensorflow as tf\n"
+        "total = int(open('/proc/meminfo').read().split()[1]) * 1024\n"
+        "x = tf.zeros([total * 12 // 100], tf.uint8)\n"
+        "print(x.shape[0] > 0)\n"
+    )
+    p = run(command=["python", "-c", code])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "True"
+    assert p.stderr.strip() == ""
+
+
 def test_exit_code_of_the_command_is_passed_through():
     assert run(command=["bash", "-c", "exit 7"]).returncode == 7
 
