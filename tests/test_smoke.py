@@ -22,9 +22,19 @@ MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}[ARCH]
 
 @pytest.fixture(scope="module")
 def smoke():
-    heic = base64.b64encode((REPO / "tests" / "payloads" / "red_corner.heic").read_bytes()).decode()
+    heic, rotated = (
+        base64.b64encode((REPO / "tests" / "payloads" / name).read_bytes()).decode()
+        for name in ("red_corner.heic", "red_corner_rotated.heic")
+    )
     p = run(
-        "--network", "none", "-e", f"RED_CORNER_HEIC={heic}", command=["bash", "-c", payload("smoke.sh")], timeout=2400
+        "--network",
+        "none",
+        "-e",
+        f"RED_CORNER_HEIC={heic}",
+        "-e",
+        f"RED_CORNER_ROTATED_HEIC={rotated}",
+        command=["bash", "-c", payload("smoke.sh")],
+        timeout=2400,
     )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "Traceback" not in p.stderr
@@ -80,6 +90,10 @@ def test_the_cpu_images_run_the_backbone_on_onnx_runtime_with_tensorflow_s_featu
 
 def test_phone_photos_decode_to_their_pixels_with_this_platform_s_codecs(smoke):
     """HEIC (iPhone; pi-heif's libheif) and AVIF (Android, the web; Pillow's libavif, its EXIF
-    orientation applied): a red corner on white, where it belongs, on every platform's wheels."""
-    for name, found in tagged(smoke, "PHOTOS").items():
-        assert found["shape"] == [32, 64, 3] and found["red"] <= 8 and found["white"] <= 8, (name, found)
+    orientation applied): a red corner on white, where it belongs, on every platform's wheels; an
+    iPhone photo taken sideways (its HEIF rotation and EXIF orientation 6) turned upright once."""
+    found = tagged(smoke, "PHOTOS")
+    assert sorted(found) == ["red_corner.avif", "red_corner.heic", "red_corner_rotated.heic"]
+    for name, f in found.items():
+        shape = [64, 32, 3] if "rotated" in name else [32, 64, 3]
+        assert f["shape"] == shape and f["red"] <= 8 and f["white"] <= 8, (name, f)

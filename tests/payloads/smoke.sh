@@ -34,6 +34,7 @@ print("ENGINE " + json.dumps(out))
 PY
 find "$(dl-assets path dataset)" -type f | wc -l | sed 's/^/DATASET_FILES /'
 printf '%s' "$RED_CORNER_HEIC" | base64 -d > /tmp/red_corner.heic
+printf '%s' "$RED_CORNER_ROTATED_HEIC" | base64 -d > /tmp/red_corner_rotated.heic
 python - <<'PY'  # phone photos through this platform's codecs: HEIC (pi-heif), AVIF (Pillow)
 import json
 import numpy as np
@@ -45,8 +46,9 @@ exif = Image.Exif()
 exif[0x0112] = 3  # stored upside down, tagged so
 picture.rotate(180).save("/tmp/red_corner.avif", quality=95, exif=exif)
 out = {}
-for name in ("red_corner.heic", "red_corner.avif"):
+for name in ("red_corner.heic", "red_corner.avif", "red_corner_rotated.heic"):
     a = np.asarray(read_image(f"/tmp/{name}"), int)
+    a = a[:, ::-1] if "rotated" in name else a  # held sideways: the red corner is top right, upright
     out[name] = {"shape": list(a.shape), "red": int(np.abs(a[:14, :14] - (255, 0, 0)).max()),
                  "white": int(np.abs(a[18:, 18:] - 255).max())}
 print("PHOTOS " + json.dumps(out))

@@ -153,6 +153,15 @@ def test_an_iphone_heic_photo_decodes_to_its_pixels():
     assert np.abs(picture[:14, :14] - RED).max() <= 4 and np.abs(picture[18:, 18:] - WHITE).max() <= 4
 
 
+def test_an_iphone_photo_taken_sideways_is_turned_upright_once():
+    """The 64x32 picture above, as an iPhone stores one taken sideways: HEIF's own rotation (irot)
+    and EXIF orientation 6 (encoded by pillow-heif). Upright, it stands 32x64, its red corner top
+    right; applying both rotations would lay it down again."""
+    picture = np.asarray(images.read_image(PAYLOADS / "red_corner_rotated.heic"), int)
+    assert picture.shape == (64, 32, 3)
+    assert np.abs(picture[:14, 18:] - RED).max() <= 4 and np.abs(picture[18:, :14] - WHITE).max() <= 4
+
+
 def test_heic_support_loads_only_when_a_file_needs_it(tmp_path):
     """pi-heif's import (~50 ms) is paid by the first file Pillow alone cannot identify, not by
     every program that reads images; a file that is no image stays "not an image" either way."""
