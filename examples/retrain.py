@@ -141,16 +141,18 @@ def main(argv=None):
                 if p != y[i]:
                     print(f"{kept[i]}  {labels[p]}")
 
-        # 7. The model: backbone + new layer, saved with its labels and plots in one step.
+        # 7. The model: backbone + new layer, saved with its labels and plots in one step. The
+        #    session's helper process draws the plots meanwhile.
+        session.meanwhile(reports.plot_curves, history, staging / "learning_curves.png")
+        if len(shown):
+            session.meanwhile(reports.plot_confusion, y[shown], pred, labels, staging / "confusion_matrix.png",
+                              f"{shown_name} set, {len(shown)} images")
         extractor = session.extractor()
         plain_head = keras.Sequential(head.layers, name="head")  # the same layers; loads without dlkit
         model = keras.Model(extractor.input, plain_head(extractor.output), name=f"retrained_{backbone}")
         model.save(staging / "model.keras")
         (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-        reports.plot_curves(history, staging / "learning_curves.png")
-        if len(shown):
-            reports.plot_confusion(y[shown], pred, labels, staging / "confusion_matrix.png",
-                                   f"{shown_name} set, {len(shown)} images")
+        session.finish()  # the plots
         metrics = {
             "backbone": backbone, "replicas": session.replicas, "input_size": spec["input_size"], "labels": labels,
             "image_dir": str(image_dir),

@@ -170,3 +170,30 @@ def test_import_keras_pauses_the_collector_only_for_the_import(box, collector):
         assert enabled == "True" and int(frozen) > 100_000
     else:
         assert enabled == "False" and int(frozen) == 0
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_a_lean_import_keras_leaves_out_only_the_integrations(box, lean):
+    """import_keras(lean=True), retrain's: scikit-learn, pandas and matplotlib stay out of Keras's
+    import (a third of it) and import as usual afterwards; only Keras's scikit-learn wrappers are
+    off in that process. The default is the whole of Keras: its wrappers train."""
+    script = (
+        "import sys; from dlkit.assets import import_keras\n"
+        "keras = import_keras(lean=sys.argv[1] == 'True')\n"
+        "print(*sorted(m for m in ('sklearn', 'pandas', 'matplotlib') if m in sys.modules), sep=',')\n"
+        "import numpy, pandas, sklearn.base, matplotlib.pyplot\n"
+        "def model(X, y):\n"
+        "    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation='softmax')])\n"
+        "    m.compile('sgd', 'categorical_crossentropy'); return m\n"
+        "x, y = pandas.DataFrame({'a': [0.0, 1.0, 0.0, 1.0], 'b': 1.0}), numpy.array([0, 1, 0, 1])\n"
+        "model(x, y).fit(x, numpy.eye(2)[y], verbose=0); print('DataFrame fitted')\n"
+        "try: keras.wrappers.SKLearnClassifier(model, fit_kwargs={'verbose': 0}).fit(x, y)\n"
+        "except ImportError as e: print('wrapper refused:', e)\n"
+        "else: print('wrapper fitted')"
+    )
+    imported, frame, wrapper = ok(box.exec("python", "-c", script, str(lean), timeout=120)).splitlines()
+    assert frame == "DataFrame fitted"
+    if lean:
+        assert imported == "" and wrapper.startswith("wrapper refused: SKLearnClassifier requires `scikit-learn`")
+    else:
+        assert imported == "matplotlib,pandas,sklearn" and wrapper == "wrapper fitted"

@@ -17,9 +17,11 @@ from .errors import UserError
 from .machine import gpu_devices
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+# What Keras imports when installed, for integrations a lean import leaves out (import_keras).
+KERAS_EXTRAS = ("sklearn", "pandas", "matplotlib")
 
 
-def import_keras():
+def import_keras(lean=False):
     """Import Keras (TensorFlow backend) without TensorFlow's C++ start-up lines.
 
     TensorFlow prints them before any log setting applies, so stderr is muted for the import only.
@@ -27,10 +29,19 @@ def import_keras():
     The import makes some 700,000 Python objects, and Python's cycle collector would walk them
     again and again meanwhile (0.7 s of 3 here): it is paused for the first import, and what the
     import made is then set aside for good (gc.freeze), so later collections skip it too.
+    lean=True: Keras also imports, if installed, the libraries of integrations that a program
+    like retrain.py doesn't use: scikit-learn (its estimator wrappers), pandas (its own slicing of
+    DataFrames), matplotlib (its image gallery); a third of the import here. Python's documented
+    way to say "not installed" (None in sys.modules) keeps those not yet imported out of Keras's
+    first import. They import as usual afterwards, for the program's own use, but in that process
+    Keras's scikit-learn wrappers say scikit-learn is missing: so it is not the default.
     """
-    pause_collector = "keras" not in sys.modules and gc.isenabled()
+    first = "keras" not in sys.modules
+    pause_collector = first and gc.isenabled()
     if pause_collector:
         gc.disable()
+    skipped = [m for m in KERAS_EXTRAS if lean and first and m not in sys.modules]
+    sys.modules.update(dict.fromkeys(skipped))
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
     os.dup2(devnull, 2)
@@ -43,6 +54,8 @@ def import_keras():
             # muted. (With a GPU attached nothing is muted here: its errors are worth reading.)
             tf.config.list_physical_devices("GPU")
     finally:
+        for m in skipped:
+            del sys.modules[m]
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)

@@ -84,6 +84,12 @@ def ema(values, weight=0.6):
     return np.array(out)
 
 
+def import_plotting():
+    """Import what the plots need (matplotlib, scikit-learn's confusion matrix), ahead of them."""
+    import matplotlib.pyplot  # noqa: F401
+    from sklearn.metrics import ConfusionMatrixDisplay  # noqa: F401
+
+
 def plot_curves(history, path):
     """Accuracy and cross entropy per step, training and validation, raw and smoothed."""
     import matplotlib.pyplot as plt

@@ -3,7 +3,8 @@
 A lesson needs none of this to be right. `Session` imports TensorFlow and Keras (some 2.5 s) while
 a helper process (`Helper`: a process, not a thread, since an import holds Python's lock) hashes
 the images and reads their cached features and, with ONNX Runtime as the engine, computes the
-missing ones too, so that a first run's bottlenecks and the import overlap. It builds the backbone
+missing ones too, so that a first run's bottlenecks and the import overlap; then, idle, it draws
+the plots while the model is saved (`meanwhile`: matplotlib is imported there). It builds the backbone
 in a thread, since with ONNX Runtime, or on a cached re-run, it only saves the model at the end;
 runs TensorFlow on one thread when only the new layer trains (thousands of tiny steps run a third
 faster so); and sets up tf.distribute's MirroredStrategy when asked.
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import bottlenecks
+from . import bottlenecks, reports
 from .assets import import_keras, load_backbone
 from .engine import predictor
 from .errors import warn_skipped
@@ -30,7 +31,8 @@ from .images import load_image
 
 class Helper:
     """fn(*args) run in a helper process (spawned: TensorFlow is not imported there) while this
-    process goes on; .result() waits for its value (or raises its exception), .stop() ends it.
+    process goes on; .submit(fn, *args) gives it more to do, in turn; .result() waits for the next
+    answer, in order (or raises its exception); .close() lets it end, .stop() ends it now.
 
     Ctrl-C and `docker stop` are this process's to answer: the helper starts with them ignored
     (for the instant it takes to start it, so are we); once running, it stops on .stop()'s SIGTERM,
@@ -39,25 +41,32 @@ class Helper:
 
     def __init__(self, fn, *args):
         context = multiprocessing.get_context("spawn")
-        self.receive, send = context.Pipe(duplex=False)
+        self.pipe, theirs = context.Pipe()
         ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self.process = context.Process(target=_helper_main, args=(send, fn, *args), daemon=True)
+            # The first job goes with the process: the pipe is for what comes once it runs.
+            self.process = context.Process(target=_helper_main, args=(theirs, fn, args), daemon=True)
             self.process.start()
         finally:
             for sig, handler in ignored.items():
                 signal.signal(sig, handler)
-        send.close()
+        theirs.close()
+
+    def submit(self, fn, *args):
+        self.pipe.send((fn, args))
 
     def result(self):
         try:
-            ok, value = self.receive.recv()
+            ok, value = self.pipe.recv()
         except EOFError:
+            self.process.join()
             raise RuntimeError(f"the helper process ended without an answer (exit {self.process.exitcode})") from None
-        self.process.join()
         if not ok:
             raise value
         return value
+
+    def close(self):
+        self.pipe.send(None)  # it ends on its own, not waited for (its exit takes a third of a second)
 
     def stop(self):
         self.process.terminate()
@@ -67,7 +76,7 @@ class Helper:
             self.process.join()
 
 
-def _helper_main(send, fn, *args):
+def _helper_main(pipe, fn, args):
     def stop(signum, frame):
         # Told once is enough: `docker stop` signals every process, then the program its helper.
         # Ignored from here on, before the raise: a second one can't interrupt the exit below.
@@ -76,15 +85,24 @@ def _helper_main(send, fn, *args):
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        try:
-            answer = (True, fn(*args))
-        except Exception as e:
-            answer = (False, e)
-        send.send(answer)
+        job = (fn, args)
+        while job is not None:
+            fn, args = job
+            try:
+                answer = (True, fn(*args))
+            except Exception as e:
+                answer = (False, e)
+            pipe.send(answer)
+            job = pipe.recv()
+        # Closed, ending: the SIGTERM multiprocessing's exit sends to a daemonic process still
+        # here can't turn a quiet exit into an interrupted one.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except KeyboardInterrupt:
         # Stopped: nobody waits for an answer. An exit, not os._exit: what the process holds is
         # released (tqdm's lock: else Python's resource tracker warns of a leaked semaphore).
         sys.exit(130)
+    except EOFError:  # the program has ended
+        pass
 
 
 def make_strategy(kind):
@@ -117,15 +135,16 @@ class Session:
         self.engine, self.batch_size = engine, batch_size
         self.onnx = predictor(backbone, "onnx")  # made when first needed
         self.computed = None  # (features, kept, skipped, counts, seconds), when the helper computed them
+        self.pending = 0  # jobs given to the helper by .meanwhile
         if engine == "onnx":
-            helper = Helper(bottlenecks.compute_by_engine, files, backbone, spec, cache, batch_size)
+            self.helper = helper = Helper(bottlenecks.compute_by_engine, files, backbone, spec, cache, batch_size)
         else:
-            helper = Helper(bottlenecks.look_up, files, cache, spec["features"])
+            self.helper = helper = Helper(bottlenecks.look_up, files, cache, spec["features"])
         try:
             # Imported in a thread and waited for here: a Ctrl-C or `docker stop` during the import's
             # long C calls is answered at once (a signal is only handled between Python's steps).
             importing = ThreadPoolExecutor(1, thread_name_prefix="import")
-            self.keras = importing.submit(import_keras).result()
+            self.keras = importing.submit(import_keras, lean=True).result()
             importing.shutdown()
             import tensorflow as tf
 
@@ -190,7 +209,24 @@ class Session:
             seconds = self.looked_up.seconds + time.monotonic() - t
         for f, reason in skipped:
             warn_skipped(f, reason)
+        # The helper is idle from here: it imports what the plots need while the new layer trains.
+        self.meanwhile(reports.import_plotting)
         return x, kept, skipped, counts, seconds
+
+    def meanwhile(self, fn, *args):
+        """fn(*args) run by the helper process while this one goes on (the plots, while the model
+        is saved); .finish() waits for it."""
+        self.helper.submit(fn, *args)
+        self.pending += 1
+
+    def finish(self):
+        """Wait for what the helper was given (its errors are raised here), then let it end."""
+        try:
+            for _ in range(self.pending):
+                self.helper.result()
+        finally:
+            self.pending = 0
+            self.helper.close()
 
     def distortions(self, flip_left_right=False, random_scale=0, random_brightness=0):
         """Keras's preprocessing layers for random flips, zoom and brightness (in percent), seeded."""

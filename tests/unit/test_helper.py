@@ -37,3 +37,16 @@ def test_a_helper_signalled_twice_still_ends_quietly(capfd):
     helper.process.join(1)
     assert helper.process.exitcode == 130
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_helper_takes_more_jobs_and_answers_them_in_order():
+    helper = Helper(sum, [1, 2])
+    helper.submit(int, "seven")
+    helper.submit(max, [4, 9])
+    assert helper.result() == 3
+    with pytest.raises(ValueError):
+        helper.result()
+    assert helper.result() == 9
+    helper.close()
+    helper.process.join(5)
+    assert helper.process.exitcode == 0
