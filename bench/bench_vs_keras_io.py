@@ -12,7 +12,8 @@ Prints each one's median seconds, its held-out accuracy (payloads/heldout_accura
 each one saved) and the ratios to the two keras.io figures, against the targets: first run <= 0.20 x
 the recipe and <= 0.5 x its feature-extraction variant; cached re-run <= 0.05 x the recipe.
 --upstream_shape: EfficientNetB0 at 224 px, untrained, on all-JPEG images of 320-500 px (the
-users' default shape; its accuracy means nothing). Writes bench/results/vs-keras-io-<backbone>.json.
+users' default shape; its accuracy means nothing), converted for ONNX Runtime as the users' build
+converts it (onnx and tf2onnx fetched from PyPI by this machine, hash checked). Writes bench/results/vs-keras-io-<backbone>.json.
 """
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from support.containers import Container
 from support.results import save_results
-from support.untrained_backbone import install_untrained_backbone
+from support.untrained_backbone import convert_for_onnx, install_untrained_backbone
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = os.environ.get("IMAGE_TAG", "rucka/deeplearning:cpu")
@@ -51,6 +52,7 @@ def main():
             docker("exec", cid, "python", "-m", "dlkit.textures", folder, "--per_class", str(n), "--seed", seed, *shape)
         if args.upstream_shape:
             backbone = install_untrained_backbone(Container(cid), "efficientnet_b0")["name"]
+            convert_for_onnx(Container(cid), backbone)  # as the users' build converts theirs
         else:
             backbone = docker("exec", cid, "dl-assets", "path", "backbone").stdout.strip().split("/")[-2]
         recipe = (PAYLOADS / "keras_io_recipe.py").read_text()

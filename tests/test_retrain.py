@@ -9,7 +9,7 @@ import re
 
 import pytest
 from support.containers import REPO, docker, one_line_error, payload, run, running
-from support.untrained_backbone import install_untrained_backbone, saved_backbone
+from support.untrained_backbone import convert_for_onnx, install_untrained_backbone, saved_backbone
 
 STEPS = "300"
 
@@ -431,6 +431,41 @@ def test_the_users_default_backbone_architecture_loads_from_a_keras_weights_file
     assert install_untrained_backbone(box)["weights_sum"] != made["weights_sum"]
     p = box.retrain("--backbone", made["name"], "--name", "effnet", "--how_many_training_steps", "10", timeout=900)
     assert "160 images, 160 computed, 0 from cache" in p.stdout, p.stdout + p.stderr
+
+
+# The backbone's features by both engines, on the held-out images: the lowest cosine between them.
+COSINE = """
+import glob, sys
+import numpy as np
+from dlkit import assets, engine
+from dlkit.images import load_image
+backbone = sys.argv[1]
+x = np.stack([load_image(f, assets.backbone_spec(backbone)["input_size"]) for f in sorted(glob.glob("/tmp/heldout/*/*"))])
+a = np.asarray(engine.predictor(backbone, "tensorflow")(x))
+b = np.asarray(engine.predictor(backbone, "onnx")(x))
+print(len(x), float(min((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))))
+"""
+
+
+def test_the_users_default_backbone_converted_runs_on_onnx_runtime_with_tensorflow_s_features(box, first_run):
+    """The users' build converts EfficientNetB0 for ONNX Runtime (dl-assets engines, with onnx and
+    tf2onnx, which the image leaves out). Asked to convert, the image says what it needs in one line;
+    converted here the same way, the architecture gives TensorFlow's features (cosine >= 0.999) and
+    retrain's default engine runs it by ONNX Runtime."""
+    line = one_line_error(box.exec("dl-assets", "engines"), "dl-assets")
+    assert line.startswith("dl-assets: error: converting needs onnx and tf2onnx, which the image leaves out")
+    made = install_untrained_backbone(box)
+    convert_for_onnx(box, made["name"])
+    p = box.exec("python", "-c", COSINE, made["name"], timeout=600)
+    assert p.returncode == 0, p.stderr
+    images, cosine = p.stdout.split()
+    assert int(images) == 16 and float(cosine) >= 0.999, p.stdout
+    p = box.retrain("--backbone", made["name"], "--name", "effnet-onnx", "--how_many_training_steps", "20", timeout=900)
+    assert p.returncode == 0, p.stderr
+    assert f"backbone {made['name']} (224x224, 1280 features, run by onnx)" in p.stdout
+    assert "160 images, 160 computed, 0 from cache" in p.stdout
+    metrics = json.loads(box.exec("cat", "/tmp/models/effnet-onnx/metrics.json").stdout)
+    assert metrics["bottlenecks"]["engine"] == "onnx"
 
 
 def test_docker_stop_during_feature_extraction_ends_the_run_within_a_second(box, first_run):

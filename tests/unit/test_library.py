@@ -368,6 +368,21 @@ def test_a_broken_manifest_is_one_line(tmp_path, entry, message):
         load_manifest(manifest)
 
 
+def test_converting_without_the_build_s_converters_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """dl-assets engines needs onnx and tf2onnx, which only the build installs."""
+    import importlib.util
+
+    from dlkit.store import cli
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else found(name, *a))
+    assert cli.main(["engines", "--dest", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("dl-assets: error: converting needs ")
+    assert err[0].endswith("until then TensorFlow runs the backbone") and "tf2onnx" in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_folder_s_digest_changes_with_any_file(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x").write_text("1")

@@ -16,6 +16,12 @@ from .manifest import load_manifest, select, tree_digest
 # ---- commands -----------------------------------------------------------------------------
 
 
+def default_dest():
+    """Where fetch installs and engines converts: the image's folder if this user may write there
+    (the build, root), else the user's own."""
+    return SYSTEM_DIR if os.access(SYSTEM_DIR.parent, os.W_OK) else USER_DIR
+
+
 def cmd_list(args):
     profiles, assets = load_manifest(args.manifest)
     _, _, have = installed()
@@ -34,7 +40,7 @@ def cmd_fetch(args):
     if args.profile not in profiles:
         raise AssetError(f"unknown profile {args.profile!r} (known: {', '.join(profiles)})")
     chosen = select(assets, args.profile, args.only)
-    dest = Path(args.dest) if args.dest else (SYSTEM_DIR if os.access(SYSTEM_DIR.parent, os.W_OK) else USER_DIR)
+    dest = Path(args.dest) if args.dest else default_dest()
     dest.mkdir(parents=True, exist_ok=True)
     cache = Path(args.cache or os.environ.get("DL_ASSETS_CACHE") or dest / ".downloads")
     index = read_index(dest)
@@ -54,13 +60,22 @@ def cmd_fetch(args):
 
 def cmd_engines(args):
     """Each installed backbone converted for ONNX Runtime (dlkit.engine), beside its weights, in the
-    index with its sha256. Build time: it needs TensorFlow and tf2onnx."""
+    index with its sha256. The build does it; it needs onnx and tf2onnx, which the image leaves out.
+    Without them, one line (a backbone without its ONNX file runs on TensorFlow)."""
     import hashlib
+    import importlib.util
+
+    missing = [m for m in ("onnx", "tf2onnx") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise AssetError(
+            f"converting needs {' and '.join(missing)}, which the image leaves out (its build converts the"
+            " backbones it ships): pip install them, then run this again; until then TensorFlow runs the backbone"
+        )
 
     from ..assets import load_backbone
     from ..engine import ONNX_FILE, export_onnx
 
-    dest = Path(args.dest)
+    dest = Path(args.dest) if args.dest else default_dest()
     index = read_index(dest)
     for name, entry in sorted(index["assets"].items()):
         if entry.get("provides") == "backbone":
@@ -178,7 +193,7 @@ def main(argv=None):
     p.add_argument("--keep-downloads", action="store_true")
     p.set_defaults(run=cmd_fetch)
     p = sub.add_parser("engines", help="convert the installed backbones for ONNX Runtime (build time)")
-    p.add_argument("--dest", default=SYSTEM_DIR, help=f"the installed assets (default {SYSTEM_DIR})")
+    p.add_argument("--dest", help=f"the installed assets (default {SYSTEM_DIR}, else {USER_DIR})")
     p.set_defaults(run=cmd_engines)
     p = sub.add_parser("verify", help="re-hash installed assets")
     p.set_defaults(run=cmd_verify)
