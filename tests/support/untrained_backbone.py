@@ -14,6 +14,7 @@ never holds). `convert_for_onnx` does the same in the container, for benchmarks 
 """
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -93,9 +94,10 @@ def convert_for_onnx(c, name):
         reqs = Path(tmp) / "export.txt"
         reqs.write_text(export_requirements())
         tags = [f"--platform={t}_{arch}" for t in ("manylinux_2_28", "manylinux_2_17", "manylinux2014")]
+        cert = [f"--cert={os.environ['CA_BUNDLE']}"] if os.environ.get("CA_BUNDLE") else []  # the builds' proxy CA
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--require-hashes", "--no-deps", "--only-binary", ":all:",
-             "--python-version", "3.11", "--implementation", "cp", *tags, "-d", f"{tmp}/wheels", "-r", str(reqs)],
+             "--python-version", "3.11", "--implementation", "cp", *tags, *cert, "-d", f"{tmp}/wheels", "-r", str(reqs)],
             check=True, timeout=600,
         )  # fmt: skip
         subprocess.run(["docker", "cp", f"{tmp}/wheels", f"{c.id}:/tmp/export-wheels"], check=True, timeout=120)
