@@ -13,7 +13,8 @@ each one saved) and the ratios to the two keras.io figures, against the targets:
 the recipe and <= 0.5 x its feature-extraction variant; cached re-run <= 0.05 x the recipe.
 --upstream_shape: EfficientNetB0 at 224 px, untrained, on all-JPEG images of 320-500 px (the
 users' default shape; its accuracy means nothing), converted for ONNX Runtime as the users' build
-converts it (onnx and tf2onnx fetched from PyPI by this machine, hash checked). Writes bench/results/vs-keras-io-<backbone>.json.
+converts it (onnx and tf2onnx fetched from PyPI by this machine, hash checked).
+Writes bench/results/vs-keras-io-<backbone>.json.
 """
 
 import argparse

@@ -10,7 +10,8 @@ users' first run and re-run take).
 
 A backbone installed this way has no ONNX file: the users' build converts its backbones at build
 time (`dl-assets engines`, with onnx and tf2onnx from docker/requirements/export.txt, which the image
-never holds). `convert_for_onnx` does the same in the container, for benchmarks of the users' shape.
+never holds). `convert_for_onnx` does the same in the container: tests/test_retrain.py (the
+converted network gives TensorFlow's features) and bench/bench_vs_keras_io.py --upstream_shape.
 """
 
 import json
