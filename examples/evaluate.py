@@ -42,7 +42,7 @@ def load_model(model_dir):
     if not model_file.exists() or not labels_file.exists():
         raise UserError(f"no trained model in {model_dir} (model.keras and labels.txt): run ./retrain.sh first")
     labels = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    keras = import_keras()
+    keras = import_keras(lean=True)  # without integrations this program never uses: a quicker first label
     try:
         model = keras.models.load_model(model_file, compile=False)
     except Exception as e:  # a damaged or foreign file: Keras raises many kinds
