@@ -19,6 +19,11 @@ class UserError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 1."""
 
 
+class Killed(UserError):
+    """A process of ours was killed by SIGKILL (in a container, most often by its memory limit):
+    printed as one line, exit status 137, as if this process had been killed itself."""
+
+
 def warn_skipped(path, why):
     """The one warning line for anything in the input that is left out."""
     print(f"warning: skipped {path}: {why}", file=sys.stderr)
@@ -43,7 +48,7 @@ def main_guard(prog, main):
             raise
     except UserError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(137 if isinstance(e, Killed) else 1)
     except KeyboardInterrupt:
         sys.stderr.flush()
         os.dup2(stderr, 2)  # an import in a thread (dlkit.session) may still have it muted

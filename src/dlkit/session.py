@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,7 +26,7 @@ import numpy as np
 from . import bottlenecks, reports
 from .assets import import_keras, load_backbone
 from .engine import predictor
-from .errors import warn_skipped
+from .errors import Killed, warn_skipped
 from .images import load_image
 
 
@@ -53,20 +54,34 @@ class Helper:
         theirs.close()
 
     def submit(self, fn, *args):
-        self.pipe.send((fn, args))
+        self._send((fn, args))
 
     def result(self):
         try:
             ok, value = self.pipe.recv()
         except EOFError:
-            self.process.join()
-            raise RuntimeError(f"the helper process ended without an answer (exit {self.process.exitcode})") from None
+            raise self._ended() from None
         if not ok:
             raise value
         return value
 
     def close(self):
-        self.pipe.send(None)  # it ends on its own, not waited for (its exit takes a third of a second)
+        self._send(None)  # it ends on its own, not waited for (its exit takes a third of a second)
+
+    def _send(self, job):
+        try:
+            self.pipe.send(job)
+        except (BrokenPipeError, ConnectionResetError):
+            raise self._ended() from None
+
+    def _ended(self):
+        """The error for a helper gone without an answer: killed (the kernel's out-of-memory killer
+        picks the largest process, sometimes this one) is one line and exit 137, as if we had been."""
+        self.process.join()
+        if self.process.exitcode == -signal.SIGKILL:
+            why = "most likely for want of memory: give Docker more memory (docker run --memory 768m or more)"
+            return Killed(f"its helper process was killed (SIGKILL), {why}")
+        return RuntimeError(f"the helper process ended without an answer (exit {self.process.exitcode})")
 
     def stop(self):
         self.process.terminate()
@@ -84,6 +99,14 @@ def _helper_main(pipe, fn, args):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # tqdm's default lock holds a semaphore that Python's resource tracker follows: if this process
+    # is killed, the tracker warns of it as leaked when the program ends. One process: a thread lock.
+    try:
+        from tqdm import tqdm
+    except ImportError:  # a host without it (tests/unit)
+        pass
+    else:
+        tqdm.set_lock(threading.RLock())
     try:
         job = (fn, args)
         while job is not None:

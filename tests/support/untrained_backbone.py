@@ -104,6 +104,6 @@ def convert_for_onnx(c, name):
         subprocess.run(["docker", "cp", f"{tmp}/wheels", f"{c.id}:/tmp/export-wheels"], check=True, timeout=120)
     p = c.exec("sh", "-c", "pip install -q --no-deps --target /tmp/export /tmp/export-wheels/*.whl", timeout=300)
     assert p.returncode == 0, p.stderr
-    p = c.exec("env", "PYTHONPATH=/tmp/export", "dl-assets", "engines", "--dest", dest, timeout=600)
+    p = c.exec("env", "PYTHONPATH=/tmp/export", "dl-assets", "engines", "--dest", dest, "--only", name, timeout=600)
     assert p.returncode == 0, p.stderr
     return f"{dest}/{name}/features.onnx"

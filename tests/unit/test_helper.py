@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -50,3 +52,34 @@ def test_the_helper_takes_more_jobs_and_answers_them_in_order():
     helper.close()
     helper.process.join(5)
     assert helper.process.exitcode == 0
+
+
+def test_a_helper_killed_by_the_kernel_is_one_line_and_exit_137(tmp_path):
+    """The out-of-memory killer picks the largest process: sometimes the helper. The program then
+    says so in one line and exits 137, as when it is killed itself; a job given after is the same."""
+    from dlkit.errors import Killed
+
+    helper = Helper(time.sleep, 60)
+    time.sleep(1.5)
+    os.kill(helper.process.pid, signal.SIGKILL)
+    with pytest.raises(Killed, match=r"^its helper process was killed \(SIGKILL\), most likely for want of memory"):
+        helper.result()
+    with pytest.raises(Killed):
+        helper.submit(sum, [1])
+    program = tmp_path / "killed.py"
+    program.write_text(
+        "import os, signal, time\n"
+        "from dlkit.errors import main_guard\n"
+        "from dlkit.session import Helper\n"
+        "def main():\n"
+        "    helper = Helper(time.sleep, 60)\n"
+        "    time.sleep(1.5)\n"
+        "    os.kill(helper.process.pid, signal.SIGKILL)\n"
+        "    helper.result()\n"
+        "if __name__ == '__main__':\n"
+        "    main_guard('prog', main)\n"
+    )
+    p = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 137
+    assert p.stderr.splitlines()[-1].startswith("prog: error: its helper process was killed (SIGKILL)"), p.stderr
+    assert "Traceback" not in p.stderr

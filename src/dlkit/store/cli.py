@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..errors import UserError
 from . import MANIFEST, SYSTEM_DIR, USER_DIR, AssetError
 from . import __doc__ as OVERVIEW
 from .fetch import install, obtain
@@ -78,7 +79,7 @@ def cmd_engines(args):
     dest = Path(args.dest) if args.dest else default_dest()
     index = read_index(dest)
     for name, entry in sorted(index["assets"].items()):
-        if entry.get("provides") == "backbone":
+        if entry.get("provides") == "backbone" and (not args.only or name in args.only):
             out = Path(entry["path"]).parent / ONNX_FILE
             export_onnx(load_backbone(name)[0], out)
             entry.update(onnx=str(out), onnx_sha256=hashlib.sha256(out.read_bytes()).hexdigest())
@@ -194,6 +195,7 @@ def main(argv=None):
     p.set_defaults(run=cmd_fetch)
     p = sub.add_parser("engines", help="convert the installed backbones for ONNX Runtime (build time)")
     p.add_argument("--dest", help=f"the installed assets (default {SYSTEM_DIR}, else {USER_DIR})")
+    p.add_argument("--only", nargs="+", default=[], metavar="NAME", help="just these backbones")
     p.set_defaults(run=cmd_engines)
     p = sub.add_parser("verify", help="re-hash installed assets")
     p.set_defaults(run=cmd_verify)
@@ -206,7 +208,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except AssetError as e:
+    except (AssetError, UserError) as e:  # UserError: a backbone the library cannot load
         print(f"dl-assets: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:
