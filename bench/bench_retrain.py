@@ -4,19 +4,23 @@
     python3 bench/bench_retrain.py [--per_class 918] [--backbone NAME] [--upstream_shape [NAME]]
 
 On a generated dataset the size of flower_photos (4 x 918 = 3,672 images), offline:
-- raw backbone throughput: batched `predict` on images already decoded in memory (images/s)
+- raw backbone throughput: batched `predict` on images already decoded in memory (images/s), by
+  the engine retrain runs (ONNX Runtime where the backbone is converted), and by TensorFlow
 - bottleneck extraction throughput of retrain's first run: hashing, decoding, the network and the
   cache writes included (images/s), and its ratio to the raw figure (target >= 0.8)
 - first run vs cached re-run, whole command wall time, and their ratio (target <= 0.1); the
   re-run's time is the median of three (they vary by ~10 %); the first run's peak resident memory
-- evaluate latency per image: (time for 51 images - time for 1) / 50, each the faster of two runs
+- evaluate latency per image: (time for 51 images - time for 1) / 50, each the faster of two runs,
+  and the time of the whole command for one image; by its default engine and by Keras alone
+  (--engine tensorflow), in turn
 Writes bench/results/retrain-<backbone>.json and prints a table.
 
 --upstream_shape [efficientnet_b0|inception_v3] times a backbone of the users' build instead of
 this image's: EfficientNetB0 at 224 px (the default) or InceptionV3 at 299 px (the classic
 tutorial's) from a Keras .h5 weights file, with untrained weights (tests/untrained_backbone.py: the
 real ones are unreachable here; the compute is the same), on all-JPEG images of flower_photos'
-sizes (320-500 px). Its times are the users'; its accuracy means nothing.
+sizes (320-500 px), converted for ONNX Runtime as the users' build converts it (onnx and tf2onnx
+from PyPI, hash-checked). Its times are the users'; its accuracy means nothing.
 """
 
 import argparse
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from support.containers import Container
 from support.results import save_results
-from support.untrained_backbone import UPSTREAM, install_untrained_backbone
+from support.untrained_backbone import UPSTREAM, convert_for_onnx, install_untrained_backbone
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,6 +72,7 @@ def main():
         docker("exec", cid, "python", "-m", "dlkit.textures", "/tmp/ds", "--per_class", str(args.per_class), *dataset)
         if args.upstream_shape:
             args.backbone = install_untrained_backbone(Container(cid), args.upstream_shape)["name"]
+            convert_for_onnx(Container(cid), args.backbone)  # as the users' build converts theirs
         raw = json.loads(
             docker(
                 "exec",
@@ -90,21 +95,30 @@ def main():
             reruns.append(seconds)
         second_s = statistics.median(reruns)
         one = sorted(docker("exec", cid, "bash", "-c", "ls /tmp/ds/*/* | head -51").stdout.split())
-        eval_cmd = ["./evaluate.sh", "--model_dir", "/tmp/models/retrained", "--json"]
-        # Each the faster of two runs: a first command can be slowed by a cold disk cache.
-        t1 = min(timed(cid, *eval_cmd, one[0])[0] for _ in range(2))
-        t51 = min(timed(cid, *eval_cmd, *one)[0] for _ in range(2))
+        # evaluate by its default engine (the backbone by ONNX Runtime where converted, the new layer
+        # in NumPy) and by Keras (--engine tensorflow), in turn; each the faster of two runs: a first
+        # command can be slowed by a cold disk cache.
+        evaluate = {}
+        for _ in range(2):
+            for engine in ("auto", "tensorflow"):
+                cmd = ["./evaluate.sh", "--engine", engine, "--model_dir", "/tmp/models/retrained", "--json"]
+                for n in (1, 51):
+                    seconds = timed(cid, *cmd, *one[:n])[0]
+                    evaluate[engine, n] = min(seconds, evaluate.get((engine, n), seconds))
     finally:
         docker("rm", "-f", cid)
 
-    raw_ips = raw["images"] / raw["seconds"]
     b = metrics["bottlenecks"]
+    # The raw figure of the engine retrain ran (ONNX Runtime where the backbone is converted).
+    raw_ips = raw["images"] / (raw["onnx_s"] if b["engine"] == "onnx" else raw["seconds"])
     extract_ips = b["computed"] / b["seconds"]
     results = {
         "backbone": backbone,
         "dataset": "JPEG, 320-500 px (flower_photos' sizes)" if args.upstream_shape else "JPEG + PNG, 160-256 px",
         "dataset_images": metrics["images"]["total"],
+        "engine": b["engine"],
         "raw_predict_images_per_s": raw_ips,
+        "raw_tensorflow_images_per_s": raw["images"] / raw["seconds"],
         "raw_keras_predict_images_per_s": raw["images"] / raw["predict_s"],
         "raw_predict_on_batch_images_per_s": raw["images"] / raw["predict_on_batch_s"],
         "bottleneck_extraction_images_per_s": extract_ips,
@@ -115,9 +129,16 @@ def main():
         "cached_reruns_s": reruns,
         "rerun_over_first_ratio": second_s / first_s,
         "final_test_accuracy": None if args.upstream_shape else metrics["final_test_accuracy"],
-        "evaluate_latency_per_image_ms": (t51 - t1) / 50 * 1000,
-        "evaluate_one_image_command_s": t1,
+        "evaluate_latency_per_image_ms": (evaluate["auto", 51] - evaluate["auto", 1]) / 50 * 1000,
+        "evaluate_one_image_command_s": evaluate["auto", 1],
+        "evaluate_latency_per_image_tensorflow_ms": (evaluate["tensorflow", 51] - evaluate["tensorflow", 1])
+        / 50
+        * 1000,
+        "evaluate_one_image_command_tensorflow_s": evaluate["tensorflow", 1],
     }
+    results["evaluate_one_image_over_tensorflow_ratio"] = (
+        results["evaluate_one_image_command_s"] / results["evaluate_one_image_command_tensorflow_s"]
+    )
     targets = {"extraction_over_raw_ratio": (">=", 0.8), "rerun_over_first_ratio": ("<=", 0.1)}
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     print(f"{TAG}, retrain/evaluate on {machine}")

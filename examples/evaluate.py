@@ -9,6 +9,9 @@ Prints, per image, labels best first, as the classic label_image did:
     homer 0.21034181
 The saved model contains the ImageNet backbone and its preprocessing, so any image of any size
 works: it is read by content (a PNG named .jpg is fine) and resized to what the model expects.
+Where the image has the backbone converted for ONNX Runtime, as ./retrain.sh does it runs the
+backbone there and the new layer (saved beside the model) in NumPy, with no TensorFlow to import:
+the same probabilities, sooner. --engine tensorflow loads model.keras with Keras instead.
 """
 import argparse
 import json
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlkit import archives, dataset
+from dlkit import archives, dataset, engine
 from dlkit.assets import import_keras
 from dlkit.errors import UserError, main_guard
 from dlkit.images import decoded_batches, predict_padded
@@ -30,18 +33,26 @@ def parse_args(argv=None):
     p.add_argument("--model_dir", type=Path, default=Path("models/retrained"))
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--engine", choices=engine.ENGINES, default="auto",
+                   help="auto: ONNX Runtime where it can run the model's backbone, else TensorFlow")
     args = p.parse_args(argv)
     if args.top_k < 1:
         p.error("--top_k must be at least 1")
     return args
 
 
-def load_model(model_dir):
-    """(model, labels) from a folder written by retrain.py."""
+def load_labels(model_dir):
+    """The labels of a folder written by retrain.py, in the order of the model's outputs."""
     model_file, labels_file = model_dir / "model.keras", model_dir / "labels.txt"
     if not model_file.exists() or not labels_file.exists():
         raise UserError(f"no trained model in {model_dir} (model.keras and labels.txt): run ./retrain.sh first")
-    labels = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_model(model_dir, labels, batch_size):
+    """(predict(images) -> probabilities, input size): model.keras loaded by Keras, every call padded
+    to batch_size images (Keras traces the network again for each new batch shape)."""
+    model_file = model_dir / "model.keras"
     keras = import_keras(lean=True)  # without integrations this program never uses: a quicker first label
     try:
         model = keras.models.load_model(model_file, compile=False)
@@ -54,7 +65,7 @@ def load_model(model_dir):
     if model.output_shape[-1] != len(labels):
         raise UserError(f"{model_dir}: the model has {model.output_shape[-1]} outputs but labels.txt has "
                         f"{len(labels)} labels; the two files come from different runs")
-    return model, labels
+    return (lambda images: predict_padded(model.predict_on_batch, images, batch_size)), shape[1]
 
 
 def main(argv=None):
@@ -69,15 +80,16 @@ def main(argv=None):
         if args.json:
             print(json.dumps(results, indent=2))
         return 1
-    model, labels = load_model(args.model_dir)
-    size = model.input_shape[1]
+    labels = load_labels(args.model_dir)
+    batch_size = min(32, len(files))  # a folder goes through the network 32 images at a time
+    predict, size = (engine.labeller(args.model_dir, len(labels), args.engine)
+                     or load_model(args.model_dir, labels, batch_size))
     from tqdm import tqdm
 
     with tqdm(total=len(files), desc="labelling", unit="img", disable=None if len(files) > 20 else True) as bar:
-        batch_size = min(32, len(files))  # a folder goes through the network 32 images at a time
         for batch in decoded_batches(files, size, batch_size):
             good = [x for _, x, why in batch if why is None]
-            probabilities = iter(predict_padded(model.predict_on_batch, np.stack(good), batch_size) if good else [])
+            probabilities = iter(predict(np.stack(good)) if good else [])
             for f, x, why in batch:
                 if why is not None:
                     print(f"evaluate: error: {f}: {why}", file=sys.stderr)

@@ -151,6 +151,7 @@ def main(argv=None):
         plain_head = keras.Sequential(head.layers, name="head")  # the same layers; loads without dlkit
         model = keras.Model(extractor.input, plain_head(extractor.output), name=f"retrained_{backbone}")
         model.save(staging / "model.keras")
+        engine.save_head(staging, head.get_layer("final_result"), backbone)  # for ./evaluate.sh without TensorFlow
         (staging / "labels.txt").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
         session.finish()  # the plots
         metrics = {

@@ -212,6 +212,73 @@ def test_evaluate_labels_held_out_images(box, first_run):
     assert right >= 14, results
 
 
+def evaluate_json(box, *args):
+    p = box.exec("./evaluate.sh", "--json", *args)
+    assert p.returncode == 0, p.stderr
+    return {r["image"]: [(q["label"], q["score"]) for q in r["predictions"]] for r in json.loads(p.stdout)}
+
+
+def test_evaluate_runs_the_backbone_by_onnx_runtime_with_keras_s_probabilities(box, first_run):
+    """retrain saves its new layer beside model.keras (head.npz): evaluate runs the backbone by ONNX
+    Runtime and that layer in NumPy, without importing TensorFlow (here it cannot: a tensorflow that
+    fails to import comes first on the path), and gives the probabilities of Keras's model.keras."""
+    box.exec(
+        "bash",
+        "-c",
+        "mkdir -p /tmp/notf/tensorflow && echo 'raise ImportError(\"no\")' > /tmp/notf/tensorflow/__init__.py",
+    )
+    model = ["--model_dir", "/tmp/models/retrained", "/tmp/heldout"]
+    keras = evaluate_json(box, "--engine", "tensorflow", *model)
+    onnx = evaluate_json(box, "--engine", "onnx", *model)
+    assert len(keras) == 16 and onnx.keys() == keras.keys()
+    for image, predictions in keras.items():
+        assert [label for label, _ in onnx[image]] == [label for label, _ in predictions], image
+        assert [score for _, score in onnx[image]] == pytest.approx([score for _, score in predictions], abs=2e-3)
+    assert evaluate_json(box, *model) == onnx  # the default
+    no_tensorflow = box.exec("env", "PYTHONPATH=/tmp/notf", "./evaluate.sh", "--engine", "onnx", "--json", *model)
+    assert no_tensorflow.returncode == 0, no_tensorflow.stderr
+    assert box.exec("env", "PYTHONPATH=/tmp/notf", "python", "-c", "import tensorflow").returncode != 0
+
+
+def test_evaluate_loads_a_model_changed_after_retrain_with_keras(box, first_run):
+    """A model.keras changed in a notebook (here: its new layer made to say 'dots' always) is
+    labelled by Keras, never by the head.npz of the model it was; without head.npz as well.
+    --engine onnx then says why in one line."""
+    changed = r"""
+import sys, numpy as np, keras
+m = keras.models.load_model(sys.argv[1] + "/model.keras", compile=False)
+layer = m.get_layer("head").get_layer("final_result")
+kernel, bias = layer.get_weights()
+bias[:] = -100.0
+bias[open(sys.argv[1] + "/labels.txt").read().split().index("dots")] = 100.0
+layer.set_weights([kernel, bias])
+m.save(sys.argv[1] + "/model.keras")
+"""
+    box.exec(
+        "bash",
+        "-c",
+        "rm -rf /tmp/changed /tmp/headless && cp -r /tmp/models/retrained /tmp/changed && "
+        "cp -r /tmp/models/retrained /tmp/headless && rm /tmp/headless/head.npz",
+    )
+    assert box.exec("python", "-c", changed, "/tmp/changed").returncode == 0
+    labels = evaluate_json(box, "--model_dir", "/tmp/changed", "/tmp/heldout")
+    assert len(labels) == 16 and {p[0][0] for p in labels.values()} == {"dots"}
+    line = one_line_error(
+        box.exec("./evaluate.sh", "--engine", "onnx", "--model_dir", "/tmp/changed", "/tmp/heldout"), "evaluate"
+    )
+    assert line == (
+        "evaluate: error: --engine onnx: model.keras changed since ./retrain.sh saved it with head.npz; "
+        "use --engine tensorflow"
+    )
+    keras = evaluate_json(box, "--engine", "tensorflow", "--model_dir", "/tmp/models/retrained", "/tmp/heldout")
+    headless = evaluate_json(box, "--model_dir", "/tmp/headless", "/tmp/heldout")
+    assert headless == keras
+    line = one_line_error(
+        box.exec("./evaluate.sh", "--engine", "onnx", "--model_dir", "/tmp/headless", "/tmp/heldout"), "evaluate"
+    )
+    assert "--engine onnx: the model has no readable head.npz" in line
+
+
 def test_evaluate_labels_an_avif_photo_as_its_jpeg(box, first_run):
     """AVIF (Android's and the web's photos) is read like JPEG, its camera orientation applied."""
     jpeg = box.exec("bash", "-c", "ls /tmp/heldout/rings/* | head -1").stdout.strip()

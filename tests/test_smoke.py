@@ -5,7 +5,8 @@ Every direct requirement imports at its locked version, dl-versions agrees with 
 algebra and spaCy give their answers, the backbone's engine (ONNX Runtime on the CPU images, its
 features TensorFlow's on every image of the embedded dataset; TensorFlow on the CUDA image), phone
 photos (HEIC, AVIF) through the platform's codecs, and a short ./retrain.sh (10 images of each class of the
-embedded dataset, 50 steps) trains a model that ./evaluate.sh then uses on one image of each class.
+embedded dataset, zipped as a Mac does, 50 steps) trains a model that ./evaluate.sh then uses on
+one image of each class, by its default engine and by Keras alone.
 """
 
 import base64
@@ -73,6 +74,22 @@ def test_retrain_then_evaluate_its_model(smoke):
     assert re.search(r"^Final test accuracy = \d+\.\d% \(N=\d+\)$", smoke, re.M)
     labelled = re.findall(r"^  ([a-z ]+) (0\.\d+|1\.0+)$", smoke, re.M)
     assert len(labelled) == 4  # one top-1 line per class of the stand-in dataset
+
+
+def test_retrain_takes_a_zip_made_on_a_mac(smoke):
+    assert re.search(r"^retrain: 40 files in 4 classes from models/\.archives/[0-9a-f]{16}/small; ", smoke, re.M)
+
+
+def test_evaluate_without_tensorflow_gives_keras_s_probabilities(smoke):
+    """The CPU images label by the backbone on ONNX Runtime and the new layer in NumPy (head.npz);
+    the CUDA image by Keras. Either way, the probabilities of model.keras loaded by Keras."""
+    runs_on = next(line.split()[1] for line in smoke.splitlines() if line.startswith("EVALUATE_ENGINE "))
+    assert runs_on == ("tensorflow" if VARIANT == "cuda" else "onnx")
+    auto, keras = (tagged(smoke, f"EVALUATE_{e}") for e in ("auto", "tensorflow"))
+    assert len(keras) == 4 and [r["image"] for r in auto] == [r["image"] for r in keras]
+    for a, k in zip(auto, keras):
+        assert [p["label"] for p in a["predictions"]] == [p["label"] for p in k["predictions"]]
+        assert [p["score"] for p in a["predictions"]] == pytest.approx([p["score"] for p in k["predictions"]], abs=2e-3)
 
 
 def test_the_cpu_images_run_the_backbone_on_onnx_runtime_with_tensorflow_s_features(smoke):

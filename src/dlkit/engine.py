@@ -10,6 +10,9 @@ and the saved model stays a plain Keras model.
 - `predictor(backbone, engine)`: predict(images) -> features, the engine made when first needed;
   `onnx_features(path)`: the same through ONNX Runtime, at once.
 - `export_onnx(model, path)`: a Keras feature extractor as an ONNX file (build time: tf2onnx).
+- `save_head(folder, layer, backbone)`, `labeller(folder, n_labels, wanted)`: a model saved by
+  retrain.py labels images with its backbone in ONNX Runtime and its new layer in NumPy, with no
+  TensorFlow to import (`head_problem` says when it cannot: then Keras loads model.keras).
 """
 
 import importlib.util
@@ -23,6 +26,7 @@ from .machine import gpu_devices
 
 ENGINES = ("auto", "onnx", "tensorflow")
 ONNX_FILE = "features.onnx"
+HEAD_FILE = "head.npz"  # beside model.keras: its new layer's weights, and the backbone they follow
 
 
 def decide(wanted, converted, runtime_problem, gpu):
@@ -113,6 +117,75 @@ def predictor(backbone, runs_on):
         return made[0](images)
 
     return predict
+
+
+def save_head(folder, layer, backbone):
+    """Beside folder/model.keras: the weights of its new layer (a Dense layer followed by softmax),
+    the backbone and the digest of its weights that it was trained on, and model.keras's digest,
+    so that a changed model.keras is never labelled by an outdated copy."""
+    from .assets import asset_entry
+    from .bottlenecks import content_hash
+
+    kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+    np.savez(
+        Path(folder) / HEAD_FILE,
+        kernel=kernel,
+        bias=bias,
+        backbone=backbone,
+        weights=(asset_entry(backbone) or {}).get("digest", ""),
+        model=content_hash(Path(folder) / "model.keras"),
+    )
+
+
+def head_problem(head, model_digest, installed_digest, n_labels):
+    """Why the head file `head` (a mapping, or None) cannot stand for model.keras here, or None."""
+    if head is None:
+        return f"the model has no readable {HEAD_FILE} (saved by an older image, or copied without it)"
+    if str(head["model"]) != model_digest:
+        return f"model.keras changed since ./retrain.sh saved it with {HEAD_FILE}"
+    if not installed_digest or str(head["weights"]) != installed_digest:
+        return f"backbone {head['backbone']} is not installed here with the weights the model was trained on"
+    if head["kernel"].shape[1] != n_labels or head["bias"].shape != (n_labels,):
+        return f"the model has {head['kernel'].shape[1]} outputs but labels.txt has {n_labels} labels"
+    return None
+
+
+def labeller(folder, n_labels, wanted="auto"):
+    """(predict(images) -> probabilities, input size) for the model saved in folder, its backbone
+    by ONNX Runtime and its new layer in NumPy; None where Keras must load model.keras instead:
+    --engine tensorflow, a GPU, no ONNX file or head file that fits (`head_problem`). Asking for
+    onnx where it cannot run is a one-line error."""
+    from .assets import asset_entry, backbone_spec
+    from .bottlenecks import content_hash
+
+    if wanted == "tensorflow":
+        return None
+    try:
+        with np.load(Path(folder) / HEAD_FILE, allow_pickle=False) as f:
+            head = {k: f[k] for k in ("kernel", "bias", "backbone", "weights", "model")}
+        backbone = str(head["backbone"])
+    except (OSError, ValueError, KeyError, EOFError):
+        head = backbone = None
+    try:
+        model_digest = content_hash(Path(folder) / "model.keras")
+    except OSError:
+        model_digest = ""
+    entry = (asset_entry(backbone) or {}) if backbone else {}
+    problem = head_problem(head, model_digest, entry.get("digest", ""), n_labels)
+    if problem:
+        if wanted == "onnx":
+            raise UserError(f"--engine onnx: {problem}; use --engine tensorflow")
+        return None
+    if choose(backbone, wanted) != "onnx":
+        return None
+    features, kernel, bias = onnx_features(onnx_file(backbone)), head["kernel"], head["bias"]
+
+    def predict(images):
+        logits = features(images) @ kernel + bias
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))  # softmax, as the saved model's last layer
+        return e / e.sum(axis=1, keepdims=True)
+
+    return predict, backbone_spec(backbone)["input_size"]
 
 
 def export_onnx(model, path, opset=17):

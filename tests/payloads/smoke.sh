@@ -59,5 +59,15 @@ dataset=$(dl-assets path dataset)
 for d in "$dataset"/*/; do  # 10 images of each class: feature extraction is slow under emulation
   mkdir -p "/tmp/small/$(basename "$d")" && find "$d" -type f | sort | head -n 10 | xargs cp -t "/tmp/small/$(basename "$d")"
 done
-./retrain.sh --image_dir /tmp/small --how_many_training_steps 50 | grep '^Final test accuracy\|^retrain: .* run by'
-./evaluate.sh --model_dir models/retrained --top_k 1 $(for d in "$dataset"/*/; do find "$d" -type f | sort | tail -n 1; done)
+mkdir -p /tmp/zipped/__MACOSX/small && touch /tmp/zipped/__MACOSX/small/._dots && mv /tmp/small /tmp/zipped/
+(cd /tmp/zipped && python -m zipfile -c /tmp/small.zip small __MACOSX)  # as a Mac zips a folder
+./retrain.sh --image_dir /tmp/small.zip --how_many_training_steps 50 | grep '^Final test accuracy\|^retrain: .* run by'
+last=$(for d in "$dataset"/*/; do find "$d" -type f | sort | tail -n 1; done)
+# shellcheck disable=SC2086  # one file name per word
+./evaluate.sh --model_dir models/retrained --top_k 1 $last
+python -c 'from pathlib import Path; from dlkit import engine
+print("EVALUATE_ENGINE", "tensorflow" if engine.labeller(Path("models/retrained"), 4) is None else "onnx")'
+for e in auto tensorflow; do  # the probabilities by the default engine and by Keras alone
+  # shellcheck disable=SC2086
+  echo "EVALUATE_$e $(./evaluate.sh --model_dir models/retrained --engine $e --json $last | tr -d '\n')"
+done

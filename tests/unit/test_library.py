@@ -383,6 +383,16 @@ def test_converting_without_the_build_s_converters_is_one_line_and_writes_nothin
     assert list(tmp_path.iterdir()) == []
 
 
+def test_converting_a_backbone_that_is_not_installed_is_one_line(tmp_path, capsys):
+    from dlkit.store import cli
+
+    assert cli.main(["engines", "--dest", str(tmp_path), "--only", "efficientnet_b7"]) == 1
+    assert capsys.readouterr().err == (
+        f"dl-assets: error: no backbone named efficientnet_b7 in {tmp_path} (installed there: none)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_folder_s_digest_changes_with_any_file(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x").write_text("1")
@@ -432,3 +442,39 @@ def test_a_re_issued_wheel_is_the_same_bytes_twice_and_pip_installs_it(tmp_path)
     )
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "site" / "pipe" / "__init__.py").read_text() == "ANSWER = 42\n"
+
+
+def head(outputs=3, model="m", weights="w"):
+    return {
+        "kernel": np.zeros((8, outputs), np.float32),
+        "bias": np.zeros(outputs, np.float32),
+        "backbone": np.array("mobilenet"),
+        "weights": np.array(weights),
+        "model": np.array(model),
+    }
+
+
+@pytest.mark.parametrize(
+    "saved, model, installed, labels, problem",
+    [
+        (head(), "m", "w", 3, None),
+        (None, "m", "w", 3, "the model has no readable head.npz (saved by an older image, or copied without it)"),
+        (head(), "changed", "w", 3, "model.keras changed since ./retrain.sh saved it with head.npz"),
+        (head(), "m", "other", 3, "backbone mobilenet is not installed here with the weights the model was trained on"),
+        (head(), "m", "", 3, "backbone mobilenet is not installed here with the weights the model was trained on"),
+        (head(), "m", "w", 2, "the model has 3 outputs but labels.txt has 2 labels"),
+    ],
+)
+def test_evaluate_runs_without_tensorflow_only_on_the_head_of_this_very_model(saved, model, installed, labels, problem):
+    """head.npz stands for model.keras only if it was saved with it and the backbone's weights are those installed."""
+    assert engine.head_problem(saved, model, installed, labels) == problem
+
+
+def test_a_model_folder_without_a_head_file_is_labelled_by_keras_or_refused_in_one_line(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"zip")
+    assert engine.labeller(tmp_path, 2, "auto") is None and engine.labeller(tmp_path, 2, "tensorflow") is None
+    with pytest.raises(UserError) as e:
+        engine.labeller(tmp_path, 2, "onnx")
+    assert str(e.value).startswith("--engine onnx: the model has no readable head.npz")
+    (tmp_path / "head.npz").write_bytes(b"damaged")
+    assert engine.labeller(tmp_path, 2, "auto") is None

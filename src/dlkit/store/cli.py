@@ -66,6 +66,14 @@ def cmd_engines(args):
     import hashlib
     import importlib.util
 
+    dest = Path(args.dest) if args.dest else default_dest()
+    index = read_index(dest)
+    installed = sorted(n for n, e in index["assets"].items() if e.get("provides") == "backbone")
+    unknown = sorted(set(args.only) - set(installed))
+    if unknown:
+        raise AssetError(
+            f"no backbone named {', '.join(unknown)} in {dest} (installed there: {', '.join(installed) or 'none'})"
+        )
     missing = [m for m in ("onnx", "tf2onnx") if importlib.util.find_spec(m) is None]
     if missing:
         raise AssetError(
@@ -76,8 +84,6 @@ def cmd_engines(args):
     from ..assets import load_backbone
     from ..engine import ONNX_FILE, export_onnx
 
-    dest = Path(args.dest) if args.dest else default_dest()
-    index = read_index(dest)
     for name, entry in sorted(index["assets"].items()):
         if entry.get("provides") == "backbone" and (not args.only or name in args.only):
             out = Path(entry["path"]).parent / ONNX_FILE
