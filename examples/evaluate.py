@@ -9,9 +9,9 @@ Prints, per image, labels best first, as the classic label_image did:
     homer 0.21034181
 The saved model contains the ImageNet backbone and its preprocessing, so any image of any size
 works: it is read by content (a PNG named .jpg is fine) and resized to what the model expects.
-Where the image has the backbone converted for ONNX Runtime, as ./retrain.sh does it runs the
-backbone there and the new layer (saved beside the model) in NumPy, with no TensorFlow to import:
-the same probabilities, sooner. --engine tensorflow loads model.keras with Keras instead.
+Where the image has the backbone converted for ONNX Runtime, evaluate runs the backbone there, as
+./retrain.sh does, and the new layer (saved beside the model as head.npz) in NumPy: no TensorFlow
+to import, the same probabilities, sooner. --engine tensorflow loads model.keras with Keras.
 """
 import argparse
 import json
