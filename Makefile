@@ -80,8 +80,8 @@ test-cuda: ## Build the CUDA image and test it; on a GPU VM the GPU checks run t
 build-arm64: ## Build the CPU image for linux/arm64 (rucka/deeplearning:cpu-arm64; emulated on x86-64)
 	$(MAKE) build PLATFORM=linux/arm64
 
-test-arm64: ## Build the arm64 image and run the smoke subset on it (under emulation on x86-64)
-	$(MAKE) test PLATFORM=linux/arm64 MARK=smoke
+test-arm64: ## Build the arm64 image and run the smoke and workshop tests on it (under emulation on x86-64)
+	$(MAKE) test PLATFORM=linux/arm64 MARK="smoke or workshop"
 
 test-release: $(VENV)/.ready ## Publish to a registry on 127.0.0.1, pull, run; bundle, load, run offline
 	IMAGE=$(IMAGE) $(BIN)/pytest tests/release $(PYTEST_ARGS)

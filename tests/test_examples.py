@@ -45,6 +45,7 @@ def test_word_algebra_unknown_word_is_named_with_suggestions(box):
     assert "unknown word 'itlay'" in line and "italy" in line.split("did you mean", 1)[1]
 
 
+@pytest.mark.workshop
 def test_word_algebra_keeps_a_hyphenated_word_of_the_vocabulary_whole(box):
     # GloVe knows "well-known": it is one word, and only a stand-alone "-" subtracts.
     direct = (
@@ -101,6 +102,7 @@ def test_faces_finds_exactly_one_face_on_the_astronaut(box):
     assert box.host.file("/tmp/faces/astronaut.png").content.startswith(b"\x89PNG")
 
 
+@pytest.mark.workshop
 def test_faces_finds_a_face_in_a_400_megapixel_jpeg_in_the_file_s_pixels(box):
     """The astronaut enlarged to 20000x20000 (x39): decoded at 1/8 scale, --min_size and the box in
     the file's own pixels."""

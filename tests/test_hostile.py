@@ -99,6 +99,7 @@ def test_evaluate_reads_a_huge_jpeg_and_odd_names(box, hostile_run):
     assert "/tmp/ds/Città_del Capo/foto 3 ü 写真.jpg:" in p.stdout.splitlines()
 
 
+@pytest.mark.workshop
 def test_faces_reads_a_huge_jpeg_at_reduced_scale_and_refuses_a_decompression_bomb(box):
     p = box.exec("./faces.sh", "/tmp/ds/rings/giant.jpg", "--output", "/tmp/faces.png", timeout=60)
     assert p.returncode == 0 and p.stdout.startswith("0 faces found\n"), p.stderr

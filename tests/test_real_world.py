@@ -71,6 +71,7 @@ def test_a_lopsided_dataset_is_warned_about_and_its_small_class_reported(box):
     )
 
 
+@pytest.mark.workshop
 def test_a_phone_photo_is_read_upright(box):
     p = box.exec("python", "-c", payload("phone_photo.py"))
     assert p.returncode == 0, p.stderr
@@ -152,6 +153,7 @@ def test_dl_doctor_reports_what_the_container_was_given():
     )
 
 
+@pytest.mark.workshop
 def test_dl_doctor_in_too_little_memory_says_so_and_what_it_found_before():
     """Docker Desktop's smallest VMs, and no terminal: TensorFlow cannot start, and that is a finding."""
     p = run("--network", "none", "--memory", "256m", command=["dl-doctor"], timeout=300)
@@ -228,12 +230,14 @@ def test_evaluate_refuses_a_web_address_and_labels_the_files_given_with_it(box, 
         ),
     ],
 )
+@pytest.mark.workshop
 def test_spacy_nlp_refuses_what_it_cannot_read_in_one_line(box, command, message):
     p = box.exec("bash", "-c", command)
     assert one_line_error(p, "spacy_nlp") == message
 
 
 @pytest.mark.parametrize("given", ["< /tmp/cafe.txt", "--file /tmp/cafe.txt"])
+@pytest.mark.workshop
 def test_spacy_nlp_reads_latin_1_text_with_its_encoding(box, given):
     box.exec("bash", "-c", "printf 'Le caf\\xe9 de Marie est \\xe0 Paris.' > /tmp/cafe.txt")
     p = box.exec("bash", "-c", f"./spacy_nlp.sh --encoding latin-1 --output /tmp/spacy/cafe.html {given}")
@@ -259,6 +263,7 @@ def test_a_users_pythonpath_does_not_break_the_examples(box):
 @pytest.mark.parametrize(
     "user", [[], ["--user", "root", "-e", "NB_UID=4321"], ["--user", "root", "-e", "NB_UID=1000"]], ids=str
 )
+@pytest.mark.workshop
 def test_read_only_without_tmpfs_says_what_to_add(user):
     p = run("--read-only", "--network", "none", *user, command=["python", "-c", "print('ran')"])
     assert p.returncode == 0 and p.stdout.strip() == "ran", p.stderr

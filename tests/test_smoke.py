@@ -6,7 +6,8 @@ algebra and spaCy give their answers, the backbone's engine (ONNX Runtime on the
 features TensorFlow's on every image of the embedded dataset; TensorFlow on the CUDA image), phone
 photos (HEIC, AVIF) through the platform's codecs, and a short ./retrain.sh (10 images of each class of the
 embedded dataset, zipped as a Mac does, 50 steps) trains a model that ./evaluate.sh then uses on
-one image of each class, by its default engine and by Keras alone.
+one image of each class, by its default engine and by Keras alone, and on a .tar.gz of one
+picture as JPEG, HEIC and AVIF; a second run repairs a cache entry replaced by a folder.
 """
 
 import base64
@@ -23,17 +24,14 @@ MACHINE = {"amd64": "x86_64", "arm64": "aarch64"}[ARCH]
 
 @pytest.fixture(scope="module")
 def smoke():
-    heic, rotated = (
-        base64.b64encode((REPO / "tests" / "payloads" / name).read_bytes()).decode()
-        for name in ("red_corner.heic", "red_corner_rotated.heic")
-    )
+    files = {  # payload files, handed in as base64 variables: RED_CORNER_HEIC...
+        name.upper().replace(".", "_"): base64.b64encode((REPO / "tests" / "payloads" / name).read_bytes()).decode()
+        for name in ("red_corner.heic", "red_corner_rotated.heic", "rings.heic", "rings.jpg")
+    }
     p = run(
         "--network",
         "none",
-        "-e",
-        f"RED_CORNER_HEIC={heic}",
-        "-e",
-        f"RED_CORNER_ROTATED_HEIC={rotated}",
+        *(a for name, data in files.items() for a in ("-e", f"{name}={data}")),
         command=["bash", "-c", payload("smoke.sh")],
         timeout=2400,
     )
@@ -114,3 +112,20 @@ def test_phone_photos_decode_to_their_pixels_with_this_platform_s_codecs(smoke):
     for name, f in found.items():
         shape = [64, 32, 3] if "rotated" in name else [32, 64, 3]
         assert f["shape"] == shape and f["red"] <= 8 and f["white"] <= 8, (name, f)
+
+
+def test_evaluate_labels_an_archive_of_phone_photos_as_their_jpeg(smoke):
+    """A .tar.gz of one picture as JPEG, as an iPhone's HEIC and as AVIF (stored upside down, its
+    EXIF orientation says so): unpacked, each labelled as the JPEG is."""
+    results = {r["image"].rsplit(".", 1)[1]: r["predictions"][0] for r in tagged(smoke, "PHONE_ARCHIVE")}
+    assert sorted(results) == ["avif", "heic", "jpg"]
+    for photo in ("avif", "heic"):
+        assert results[photo]["label"] == results["jpg"]["label"]
+        assert results[photo]["score"] == pytest.approx(results["jpg"]["score"], abs=0.05)
+
+
+def test_a_cache_entry_replaced_by_a_folder_is_recomputed_and_the_zip_stays_unchanged(smoke):
+    m = re.search(r"^bottlenecks: (\d+) images, 1 computed, (\d+) from cache", smoke, re.M)
+    assert m and int(m.group(2)) == int(m.group(1)) - 1, smoke[-2000:]
+    assert re.search(r"^CACHE_REPAIRED file tmp=0$", smoke, re.M)
+    assert re.search(r"^ZIP_UNCHANGED$", smoke, re.M)

@@ -61,6 +61,7 @@ for d in "$dataset"/*/; do  # 10 images of each class: feature extraction is slo
 done
 mkdir -p /tmp/zipped/__MACOSX/small && touch /tmp/zipped/__MACOSX/small/._dots && mv /tmp/small /tmp/zipped/
 (cd /tmp/zipped && python -m zipfile -c /tmp/small.zip small __MACOSX)  # as a Mac zips a folder
+md5sum /tmp/small.zip > /tmp/small.zip.md5
 ./retrain.sh --image_dir /tmp/small.zip --how_many_training_steps 50 | grep '^Final test accuracy\|^retrain: .* run by'
 last=$(for d in "$dataset"/*/; do find "$d" -type f | sort | tail -n 1; done)
 # shellcheck disable=SC2086  # one file name per word
@@ -71,3 +72,14 @@ for e in auto tensorflow; do  # the probabilities by the default engine and by K
   # shellcheck disable=SC2086
   echo "EVALUATE_$e $(./evaluate.sh --model_dir models/retrained --engine $e --json $last | tr -d '\n')"
 done
+printf '%s' "$RINGS_HEIC" | base64 -d > /tmp/rings.heic  # an iPhone's HEIC and the same picture as JPEG
+printf '%s' "$RINGS_JPG" | base64 -d > /tmp/rings.jpg
+python -c 'from PIL import Image; e = Image.Exif(); e[0x0112] = 3  # as AVIF: stored upside down, tagged so
+Image.open("/tmp/rings.jpg").rotate(180).save("/tmp/rings.avif", quality=95, exif=e)'
+mkdir /tmp/phone && cp /tmp/rings.jpg /tmp/rings.heic /tmp/rings.avif /tmp/phone/ && tar -czf /tmp/phone.tar.gz -C /tmp phone
+echo "PHONE_ARCHIVE $(./evaluate.sh --model_dir models/retrained --top_k 1 --json /tmp/phone.tar.gz | tr -d '\n')"
+entry=$(find models/.bottlenecks -name '*.npy' | sort | head -n 1)  # a cache entry replaced by a folder
+rm "$entry" && mkdir -p "$entry/inside"
+./retrain.sh --image_dir /tmp/small.zip --how_many_training_steps 10 --name again | grep '^bottlenecks:'
+echo "CACHE_REPAIRED $(test -f "$entry" && echo file || echo not-a-file) tmp=$(find models/.bottlenecks -name '*.tmp' | wc -l)"
+md5sum -c --quiet /tmp/small.zip.md5 && echo "ZIP_UNCHANGED"
